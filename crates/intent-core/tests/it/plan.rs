@@ -64,7 +64,7 @@ fn errors_name_line_column_and_fix() {
     insta::assert_snapshot!(
         "unknown_step_and_duplicate_id",
         error(&format!(
-            "{HEAD}signals:\n  - id: a\n    when: {{ event: X }}\n    points: 5\n  - id: a\n    when: {{ event: Y }}\n    points: 1\nsequences:\n  - id: s\n    steps: [{{ signal: a }}, {{ signal: b }}]\n    within: 30m\n    points: 5\n"
+            "{HEAD}signals:\n  - id: a\n    when: {{ event: X }}\n    points: 5\n  - id: a\n    when: {{ event: Beta }}\n    points: 1\nsequences:\n  - id: s\n    steps: [{{ signal: a }}, {{ signal: b }}]\n    within: 30m\n    points: 5\n"
         ))
     );
     insta::assert_snapshot!(
