@@ -158,7 +158,8 @@ pub fn explain(scorer: &Scorer, events: &[(&Event, &Classified)], now: Ts) -> (E
         });
     }
     groups.sort_by(|a, b| b.2.total_cmp(&a.2).then(a.1.cmp(&b.1)));
-    let score = contributions.iter().map(|c| c.remaining).sum();
+    // `+ 0.0` turns the empty sum (-0.0) into 0.0.
+    let score = contributions.iter().map(|c| c.remaining).sum::<f64>() + 0.0;
     let name = |t: u8| crate::score::tier_name(plan, t).to_string();
     let reason = match (snap.disqualifier, snap.override_index) {
         (Some(d), _) => Some(plan.disqualifiers[d].reason.clone()),

@@ -1,1 +1,144 @@
+//! The incremental engine against the naive oracle on random event streams: any arrival order,
+//! repeated message ids, identities merging late.
 
+use crate::{root, shipped};
+use intent_core::engine::Engine;
+use intent_core::event::Event;
+use intent_core::plan::Plan;
+use intent_core::reference::score_all;
+use intent_core::score::Scorer;
+use intent_core::time::{HOUR, MINUTE, Ts};
+use proptest::prelude::*;
+use serde_json::{Value, json};
+
+const T0: Ts = 1_767_225_600_000; // 2026-01-01T00:00:00Z
+
+fn fixture_plan() -> Plan {
+    let path = root().join("crates/intent-core/tests/fixtures/everything.yaml");
+    let text = std::fs::read_to_string(path).expect("fixture plan");
+    Plan::parse(&text, "everything.yaml").unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// One random message: (who, what, when). Ids come from a small set so merges are frequent.
+fn message() -> impl Strategy<Value = Value> {
+    let who = (0..4usize, 0..5usize, 0..10u8);
+    let when = 0..(12 * 24 * 60i64); // minutes over 12 days
+    let what = prop_oneof![
+        4 => (0..4usize, 0..3usize).prop_map(|(c, m)| json!({"type": "page",
+            "properties": {"category": (["model", "careers", "home", "financing"][c]),
+                           "model": (["corolla", "rav4", "yaris"][m])}})),
+        2 => (0..3usize).prop_map(|m| json!({"type": "track", "event": "Offer Downloaded",
+            "properties": {"model": (["corolla", "rav4", "yaris"][m])}})),
+        5 => (0..4usize, 0..3usize, 0..400u32).prop_map(|(s, k, d)| json!({"type": "screen",
+            "properties": {"screen": (["financing", "trade_in", "models", "offers"][s]),
+                           "session_id": format!("s{k}"), "duration_s": d},
+            "context": {"channel": "showroom"}})),
+        3 => (0..4usize).prop_map(|c| json!({"type": "track", "event": "CTA Tapped",
+            "properties": {"cta": (["test_drive", "service", "ask_person", "financing"][c])},
+            "context": {"channel": "showroom"}})),
+        1 => Just(json!({"type": "track", "event": "Unsubscribed"})),
+        2 => (0..3usize, 0..3usize, 0..2usize).prop_map(|(r, a, e)| json!({"type": "identify",
+            "traits": {"region": (["mazowieckie", "pomorskie", "slaskie"][r]),
+                       "age_band": (["35-44", "18-24", "45-54"][a]),
+                       "email": (["x@example.com", "y@staff.example"][e])}})),
+        1 => Just(json!({"type": "alias"})),
+    ];
+    (who, when, what).prop_map(|((u, a, shape), minute, mut m)| {
+        let user = format!("u{u}");
+        let anon = format!("a{a}");
+        let obj = m.as_object_mut().unwrap();
+        let alias = obj["type"] == "alias";
+        let identify = obj["type"] == "identify";
+        if alias {
+            obj.insert("userId".into(), json!(user));
+            obj.insert("previousId".into(), json!(if shape % 2 == 0 { format!("u{}", (u + 1) % 4) } else { anon }));
+        } else if identify || shape < 3 {
+            obj.insert("userId".into(), json!(user));
+            if shape % 2 == 0 || identify {
+                obj.insert("anonymousId".into(), json!(anon));
+            }
+        } else {
+            obj.insert("anonymousId".into(), json!(anon));
+        }
+        obj.insert("timestamp".into(), json!(intent_core::time::format_timestamp(T0 + minute * MINUTE)));
+        m
+    })
+}
+
+fn events(values: &[Value]) -> Vec<Event> {
+    values
+        .iter()
+        .enumerate()
+        .map(|(i, v)| {
+            let mut v = v.clone();
+            v["messageId"] = json!(format!("m{i}"));
+            Event::from_json(&v.to_string(), || unreachable!()).unwrap_or_else(|e| panic!("{e}: {v}"))
+        })
+        .collect()
+}
+
+fn check(plan: Plan, values: Vec<Value>, order: Vec<usize>, dups: Vec<usize>) -> Result<(), TestCaseError> {
+    let all = events(&values);
+    let now = T0 + 13 * 24 * HOUR;
+    let expected = score_all(&plan, &all, now);
+    let mut engine = Engine::new(Scorer::new(plan));
+    for &i in order.iter().chain(dups.iter()) {
+        engine.ingest(all[i % all.len()].clone());
+    }
+    let ids = engine.profile_ids();
+    prop_assert_eq!(&ids, &expected.keys().cloned().collect::<Vec<_>>());
+    for (id, want) in &expected {
+        let got = engine.snapshot(id, now).expect("profile");
+        prop_assert!((got.score - want.score).abs() < 1e-6, "{id}: score {} vs oracle {}", got.score, want.score);
+        prop_assert!((got.fit - want.fit).abs() < 1e-9, "{id}: fit {} vs oracle {}", got.fit, want.fit);
+        prop_assert_eq!(got.tier, want.tier, "{}: tier", id);
+        let ledger = engine.explain(id, now).expect("explanation");
+        let sum: f64 = ledger.contributions.iter().map(|c| c.remaining).sum();
+        prop_assert!((sum - got.score).abs() < 1e-6, "{id}: ledger sums to {sum}, score {}", got.score);
+        let awarded: Vec<f64> = ledger.contributions.iter().map(|c| c.awarded).collect();
+        let oracle: Vec<f64> = want.awards.iter().map(|a| a.4).collect();
+        prop_assert_eq!(awarded.len(), oracle.len(), "{}: number of awards", id);
+        for (g, w) in awarded.iter().zip(&oracle) {
+            prop_assert!((g - w).abs() < 1e-9, "{id}: awards {awarded:?} vs oracle {oracle:?}");
+        }
+    }
+    Ok(())
+}
+
+fn stream() -> impl Strategy<Value = (Vec<Value>, Vec<usize>, Vec<usize>)> {
+    prop::collection::vec(message(), 1..60).prop_flat_map(|values| {
+        let n = values.len();
+        let order = Just((0..n).collect::<Vec<_>>()).prop_shuffle();
+        let dups = prop::collection::vec(0..n, 0..5);
+        (Just(values), order, dups)
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]
+
+    #[test]
+    fn engine_equals_oracle_on_every_feature((values, order, dups) in stream()) {
+        check(fixture_plan(), values, order, dups)?;
+    }
+
+    #[test]
+    fn engine_equals_oracle_on_the_showroom_plan((values, order, dups) in stream()) {
+        check(shipped("showroom.yaml"), values, order, dups)?;
+    }
+
+    #[test]
+    fn arrival_order_does_not_matter((values, order, _dups) in stream()) {
+        let plan = fixture_plan();
+        let all = events(&values);
+        let now = T0 + 13 * 24 * HOUR;
+        let mut a = Engine::new(Scorer::new(plan.clone()));
+        let mut b = Engine::new(Scorer::new(plan));
+        for e in &all { a.ingest(e.clone()); }
+        for &i in &order { b.ingest(all[i].clone()); }
+        prop_assert_eq!(a.profile_ids(), b.profile_ids());
+        for id in a.profile_ids() {
+            prop_assert_eq!(a.snapshot(&id, now), b.snapshot(&id, now));
+        }
+    }
+}
