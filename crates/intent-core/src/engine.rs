@@ -245,7 +245,10 @@ impl Engine {
             .flat_map(|&n| self.node_events[n as usize].iter().copied())
             .collect();
         idx.sort_by(|&a, &b| {
-            let (ea, eb) = (&self.events[a as usize].event, &self.events[b as usize].event);
+            let (ea, eb) = (
+                &self.events[a as usize].event,
+                &self.events[b as usize].event,
+            );
             (ea.timestamp, &ea.message_id).cmp(&(eb.timestamp, &eb.message_id))
         });
         idx
@@ -259,7 +262,13 @@ impl Engine {
         for &i in &order {
             let s = &self.events[i as usize];
             self.scorer
-                .apply(&mut profile.state, s.event.timestamp, &s.class, &mut profile.log, &mut NoSink)
+                .apply(
+                    &mut profile.state,
+                    s.event.timestamp,
+                    &s.class,
+                    &mut profile.log,
+                    &mut NoSink,
+                )
                 .expect("history is sorted");
         }
         profile.last = order

@@ -165,7 +165,11 @@ impl Event {
         let msg: SegmentMessage = serde_json::from_str(text).map_err(|e| {
             EventError::new(
                 "",
-                format!("invalid JSON at line {} column {}: {e}", e.line(), e.column()),
+                format!(
+                    "invalid JSON at line {} column {}: {e}",
+                    e.line(),
+                    e.column()
+                ),
             )
         })?;
         Self::from_message(msg, fallback_id)
@@ -194,20 +198,31 @@ impl Event {
                 .as_i64()
                 .ok_or_else(|| EventError::new("timestamp", "expected an ISO 8601 string"))?,
             Some(_) => return Err(EventError::new("timestamp", "expected an ISO 8601 string")),
-            None => return Err(EventError::new("timestamp", "missing: event time is required")),
+            None => {
+                return Err(EventError::new(
+                    "timestamp",
+                    "missing: event time is required",
+                ));
+            }
         };
         let user_id = id_field(msg.user_id, "userId")?;
         let anonymous_id = id_field(msg.anonymous_id, "anonymousId")?;
         let previous_id = id_field(msg.previous_id, "previousId")?;
         let group_id = id_field(msg.group_id, "groupId")?;
         if user_id.is_none() && anonymous_id.is_none() {
-            return Err(EventError::new("userId", "one of userId or anonymousId is required"));
+            return Err(EventError::new(
+                "userId",
+                "one of userId or anonymousId is required",
+            ));
         }
         let name = match kind {
             EventType::Track => {
                 let name = id_field(msg.event, "event")?;
                 if name.is_none() {
-                    return Err(EventError::new("event", "missing: a track call names its event"));
+                    return Err(EventError::new(
+                        "event",
+                        "missing: a track call names its event",
+                    ));
                 }
                 name
             }
@@ -412,9 +427,11 @@ mod tests {
 
     #[test]
     fn decodes_a_track_call() {
-        let e = parse(r#"{"type":"track","event":"CTA Tapped","anonymousId":"a1","messageId":"m1",
+        let e = parse(
+            r#"{"type":"track","event":"CTA Tapped","anonymousId":"a1","messageId":"m1",
             "timestamp":"2026-03-01T10:00:00Z","properties":{"cta":"ask_person"},
-            "context":{"channel":"showroom","traits":{"email":"x@y.pl"}}}"#)
+            "context":{"channel":"showroom","traits":{"email":"x@y.pl"}}}"#,
+        )
         .unwrap();
         assert_eq!(e.kind, EventType::Track);
         assert_eq!(e.name.as_deref(), Some("CTA Tapped"));
@@ -457,8 +474,19 @@ mod tests {
     #[test]
     fn paths_parse_with_reasons() {
         assert_eq!(FieldPath::parse("channel").unwrap(), FieldPath::Channel);
-        assert!(FieldPath::parse("properties").unwrap_err().contains("names no key"));
-        assert!(FieldPath::parse("props.x").unwrap_err().contains("must start with"));
-        assert_eq!(FieldPath::parse("context.page.path").unwrap().to_string(), "context.page.path");
+        assert!(
+            FieldPath::parse("properties")
+                .unwrap_err()
+                .contains("names no key")
+        );
+        assert!(
+            FieldPath::parse("props.x")
+                .unwrap_err()
+                .contains("must start with")
+        );
+        assert_eq!(
+            FieldPath::parse("context.page.path").unwrap().to_string(),
+            "context.page.path"
+        );
     }
 }

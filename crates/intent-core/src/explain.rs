@@ -90,7 +90,11 @@ impl Sink for Recorder {
 /// Explains a profile from its events in canonical order (time, then message id), all at or
 /// before `now`. Returns the explanation and the snapshot the incremental state gives, which the
 /// explanation agrees with.
-pub fn explain(scorer: &Scorer, events: &[(&Event, &Classified)], now: Ts) -> (Explanation, Snapshot) {
+pub fn explain(
+    scorer: &Scorer,
+    events: &[(&Event, &Classified)],
+    now: Ts,
+) -> (Explanation, Snapshot) {
     let plan = scorer.plan();
     let mut state = scorer.new_state();
     let mut log = VecDeque::new();
@@ -192,17 +196,17 @@ pub fn explain(scorer: &Scorer, events: &[(&Event, &Classified)], now: Ts) -> (E
 }
 
 /// The fit rules that hold on the latest traits.
-fn fit_rules_holding(scorer: &Scorer, events: &[(&Event, &Classified)]) -> Vec<(String, String, f64)> {
+fn fit_rules_holding(
+    scorer: &Scorer,
+    events: &[(&Event, &Classified)],
+) -> Vec<(String, String, f64)> {
     let plan = scorer.plan();
     // Latest value of every trait the fit rules read.
     plan.fit_rules
         .iter()
         .filter(|rule| {
             rule.conditions.iter().all(|(path, pred)| {
-                let latest = events
-                    .iter()
-                    .rev()
-                    .find_map(|(e, _)| e.field(path));
+                let latest = events.iter().rev().find_map(|(e, _)| e.field(path));
                 pred.matches(latest)
             })
         })

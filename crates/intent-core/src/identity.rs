@@ -35,7 +35,10 @@ pub struct Link {
 /// order. Returns, for each node `0..n_nodes`, its canonical node.
 pub fn resolve(n_nodes: usize, is_user: impl Fn(u32) -> bool, links: &[&Link]) -> Vec<u32> {
     let mut order: Vec<&Link> = links.to_vec();
-    order.sort_by(|a, b| a.ts.cmp(&b.ts).then_with(|| a.message_id.cmp(&b.message_id)));
+    order.sort_by(|a, b| {
+        a.ts.cmp(&b.ts)
+            .then_with(|| a.message_id.cmp(&b.message_id))
+    });
     let mut parent: Vec<u32> = (0..n_nodes as u32).collect();
     // The user id of each root's set, if it has one.
     let mut user: Vec<Option<u32>> = (0..n_nodes as u32)

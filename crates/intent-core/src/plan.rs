@@ -45,7 +45,11 @@ impl fmt::Display for PlanError {
             if i > 0 {
                 writeln!(f)?;
             }
-            write!(f, "{}:{}:{}: {}", self.file, issue.line, issue.column, issue.message)?;
+            write!(
+                f,
+                "{}:{}:{}: {}",
+                self.file, issue.line, issue.column, issue.message
+            )?;
         }
         Ok(())
     }
@@ -61,7 +65,9 @@ pub struct DurationText(pub Duration);
 impl<'de> Deserialize<'de> for DurationText {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let text = String::deserialize(d)?;
-        Duration::parse(&text).map(DurationText).map_err(de::Error::custom)
+        Duration::parse(&text)
+            .map(DurationText)
+            .map_err(de::Error::custom)
     }
 }
 
@@ -88,7 +94,9 @@ pub struct PathText(pub FieldPath);
 impl<'de> Deserialize<'de> for PathText {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let text = String::deserialize(d)?;
-        FieldPath::parse(&text).map(PathText).map_err(de::Error::custom)
+        FieldPath::parse(&text)
+            .map(PathText)
+            .map_err(de::Error::custom)
     }
 }
 
@@ -611,7 +619,10 @@ impl Signal {
         match &self.per {
             None => self.points,
             Some(per) => {
-                let value = event.field(&per.property).and_then(|v| v.as_f64()).unwrap_or(0.0);
+                let value = event
+                    .field(&per.property)
+                    .and_then(|v| v.as_f64())
+                    .unwrap_or(0.0);
                 let steps = (value / per.every).floor().max(0.0);
                 let pts = steps * self.points;
                 match per.max {
@@ -837,9 +848,8 @@ impl Checker<'_> {
         }
         let here = (id.referenced.line(), id.referenced.column());
         if let Some((line, _)) = self.ids.get(&text) {
-            let msg = format!(
-                "id `{text}` is already used on line {line}: every rule needs its own id"
-            );
+            let msg =
+                format!("id `{text}` is already used on line {line}: every rule needs its own id");
             self.at(id, msg);
         } else {
             self.ids.insert(text.clone(), here);
@@ -896,7 +906,11 @@ impl Plan {
                 ),
             );
         }
-        let default_half_life = raw.decay.as_ref().and_then(|d| d.half_life).and_then(|h| h.0);
+        let default_half_life = raw
+            .decay
+            .as_ref()
+            .and_then(|d| d.half_life)
+            .and_then(|h| h.0);
         let expire_after = raw.decay.as_ref().and_then(|d| d.expire_after).map(|d| d.0);
         let mut decay_classes: Vec<Option<Duration>> = vec![default_half_life];
         let mut class_of = |h: Option<HalfLifeText>| -> usize {
@@ -920,7 +934,10 @@ impl Plan {
             if let Some(per) = &s.per
                 && per.every.value <= 0.0
             {
-                ck.at(&per.every, "`every` must be greater than zero, e.g. `every: 60`");
+                ck.at(
+                    &per.every,
+                    "`every` must be greater than zero, e.g. `every: 60`",
+                );
             }
             if let Some(cap) = &s.cap
                 && cap.points.value <= 0.0
@@ -994,7 +1011,9 @@ impl Plan {
                     if !matches!(path, FieldPath::Traits(_)) {
                         ck.at(
                             &r.when,
-                            format!("fit rules test traits only: `{path}` should start with `traits.`"),
+                            format!(
+                                "fit rules test traits only: `{path}` should start with `traits.`"
+                            ),
                         );
                     }
                 }
@@ -1013,7 +1032,10 @@ impl Plan {
             }
             grades.sort_by(|a, b| b.min.total_cmp(&a.min).then(a.name.cmp(&b.name)));
             if grades.is_empty() {
-                ck.at(&fit.grades, "give at least one grade, e.g. `{ A: 40, B: 25, C: 10, D: 0 }`");
+                ck.at(
+                    &fit.grades,
+                    "give at least one grade, e.g. `{ A: 40, B: 25, C: 10, D: 0 }`",
+                );
             } else if grades.last().is_some_and(|g| g.min > 0.0) {
                 ck.at(
                     &fit.grades,
@@ -1147,25 +1169,59 @@ impl Plan {
         let mut previous: Option<f64> = None;
         for (i, l) in raw.tiers.levels.value.iter().enumerate() {
             let last = i + 1 == n_levels;
-            if levels.iter().any(|x: &Level| x.name == l.name.value) || l.name.value == "disqualified" {
-                ck.at(&l.name, format!("tier `{}` is defined twice or reserved", l.name.value));
+            if levels.iter().any(|x: &Level| x.name == l.name.value)
+                || l.name.value == "disqualified"
+            {
+                ck.at(
+                    &l.name,
+                    format!("tier `{}` is defined twice or reserved", l.name.value),
+                );
             }
             match (l.min_score, last) {
-                (None, false) => ck.at(&l.name, format!("tier `{}` needs `min_score` (only the last tier catches the rest)", l.name.value)),
-                (Some(_), true) => ck.at(&l.name, format!("the last tier `{}` catches everything below: remove its `min_score`", l.name.value)),
+                (None, false) => ck.at(
+                    &l.name,
+                    format!(
+                        "tier `{}` needs `min_score` (only the last tier catches the rest)",
+                        l.name.value
+                    ),
+                ),
+                (Some(_), true) => ck.at(
+                    &l.name,
+                    format!(
+                        "the last tier `{}` catches everything below: remove its `min_score`",
+                        l.name.value
+                    ),
+                ),
                 _ => {}
             }
             if let (Some(p), Some(m)) = (previous, l.min_score)
                 && m >= p
             {
-                ck.at(&l.name, format!("tiers go from the highest down: `{}` needs a min_score below {p}", l.name.value));
+                ck.at(
+                    &l.name,
+                    format!(
+                        "tiers go from the highest down: `{}` needs a min_score below {p}",
+                        l.name.value
+                    ),
+                );
             }
             previous = l.min_score.or(previous);
             let min_grade = l.min_grade.as_ref().and_then(|g| {
                 let found = grades.iter().position(|x| x.name == g.value);
                 if found.is_none() {
                     let known: Vec<&str> = grades.iter().map(|g| g.name.as_str()).collect();
-                    ck.at(g, format!("no fit grade `{}`; grades are: {}", g.value, if known.is_empty() { "none (add a `fit:` section)".to_string() } else { known.join(", ") }));
+                    ck.at(
+                        g,
+                        format!(
+                            "no fit grade `{}`; grades are: {}",
+                            g.value,
+                            if known.is_empty() {
+                                "none (add a `fit:` section)".to_string()
+                            } else {
+                                known.join(", ")
+                            }
+                        ),
+                    );
                 }
                 found
             });
@@ -1180,7 +1236,10 @@ impl Plan {
                 Some(i) => i,
                 None => {
                     let known: Vec<&str> = levels.iter().map(|l| l.name.as_str()).collect();
-                    ck.at(name, format!("no tier `{}`; tiers are: {}", name.value, known.join(", ")));
+                    ck.at(
+                        name,
+                        format!("no tier `{}`; tiers are: {}", name.value, known.join(", ")),
+                    );
                     0
                 }
             }
@@ -1202,7 +1261,10 @@ impl Plan {
         for d in raw.disqualifiers {
             let id = ck.id(&d.id);
             if d.when.is_none() && d.traits.is_none() {
-                ck.at(&d.id, format!("disqualifier `{id}` needs `when` (an event) or `traits`"));
+                ck.at(
+                    &d.id,
+                    format!("disqualifier `{id}` needs `when` (an event) or `traits`"),
+                );
             }
             let traits = match d.traits {
                 Some(t) => {
@@ -1227,7 +1289,10 @@ impl Plan {
             ("disqualifiers", disqualifiers.len()),
             ("fit rules", fit_rules.len()),
             ("groups", groups.len()),
-            ("session bands", session.as_ref().map_or(0, |s| s.bands.len())),
+            (
+                "session bands",
+                session.as_ref().map_or(0, |s| s.bands.len()),
+            ),
         ] {
             if n > MAX_RULES {
                 ck.issues.push(PlanIssue {
@@ -1274,7 +1339,11 @@ impl Plan {
             let Some(min) = level.min_score else {
                 return i;
             };
-            let threshold = if i >= held { min - self.hysteresis } else { min };
+            let threshold = if i >= held {
+                min - self.hysteresis
+            } else {
+                min
+            };
             let grade_ok = match (level.min_grade, grade) {
                 (Some(need), Some(g)) => g <= need,
                 (Some(_), None) => false,
@@ -1304,7 +1373,9 @@ impl Plan {
         match rule {
             RuleRef::Signal(i) => self.signals[i].decay_class,
             RuleRef::Sequence(i) => self.sequences[i].decay_class,
-            RuleRef::Band(i) => self.session.as_ref().expect("band without session").bands[i].decay_class,
+            RuleRef::Band(i) => {
+                self.session.as_ref().expect("band without session").bands[i].decay_class
+            }
         }
     }
 

@@ -265,7 +265,10 @@ mod tests {
     #[test]
     fn tests_cover_the_documented_operators() {
         let p = |t| Predicate { tests: vec![t] };
-        assert!(check(&p(Test::Equals(Scalar::Text("a".into()))), json!("a")));
+        assert!(check(
+            &p(Test::Equals(Scalar::Text("a".into()))),
+            json!("a")
+        ));
         assert!(check(&p(Test::Equals(Scalar::Number(5.0))), json!("5")));
         assert!(!check(&p(Test::Equals(Scalar::Number(5.0))), json!("five")));
         assert!(check(&p(Test::Contains("x".into())), json!(["y", "x"])));
@@ -274,7 +277,10 @@ mod tests {
         assert!(!check(&p(Test::Lt(60.0)), json!(60)));
         assert!(p(Test::Exists(false)).matches(None));
         assert!(!p(Test::Exists(true)).matches(Some(FieldValue::Json(&json!(null)))));
-        assert!(check(&p(Test::Regex(regex::Regex::new("^kiosk-").unwrap())), json!("kiosk-1")));
+        assert!(check(
+            &p(Test::Regex(regex::Regex::new("^kiosk-").unwrap())),
+            json!("kiosk-1")
+        ));
         assert!(!p(Test::Gt(1.0)).matches(None));
     }
 }

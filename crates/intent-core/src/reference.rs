@@ -55,7 +55,13 @@ pub fn resolve_naive(events: &[Event]) -> BTreeMap<String, String> {
                 }
             }
             (_, Some(u), Some(a), _) => {
-                links.push((e.timestamp, &e.message_id, node(false, a), node(true, u), false));
+                links.push((
+                    e.timestamp,
+                    &e.message_id,
+                    node(false, a),
+                    node(true, u),
+                    false,
+                ));
             }
             _ => {}
         }
@@ -123,14 +129,22 @@ pub fn score_all(plan: &Plan, events: &[Event], now: Ts) -> BTreeMap<String, Ref
         .collect()
 }
 
-fn latest_trait<'a>(events: &[&'a Event], upto: usize, path: &FieldPath) -> Option<crate::event::FieldValue<'a>> {
+fn latest_trait<'a>(
+    events: &[&'a Event],
+    upto: usize,
+    path: &FieldPath,
+) -> Option<crate::event::FieldValue<'a>> {
     events[..upto].iter().rev().find_map(|e| e.field(path))
 }
 
 fn fit_at(plan: &Plan, events: &[&Event], upto: usize) -> f64 {
     plan.fit_rules
         .iter()
-        .filter(|r| r.conditions.iter().all(|(p, pred)| pred.matches(latest_trait(events, upto, p))))
+        .filter(|r| {
+            r.conditions
+                .iter()
+                .all(|(p, pred)| pred.matches(latest_trait(events, upto, p)))
+        })
         .map(|r| r.points)
         .sum()
 }
@@ -160,18 +174,20 @@ fn score_profile(plan: &Plan, id: &str, evs: &[&Event], now: Ts) -> RefProfile {
         plan.disqualifiers.iter().enumerate().any(|(i, d)| {
             dq_fired.contains(&i)
                 || (!d.traits.is_empty()
-                    && d.traits.iter().all(|(p, pred)| pred.matches(latest_trait(evs, upto, p))))
+                    && d.traits
+                        .iter()
+                        .all(|(p, pred)| pred.matches(latest_trait(evs, upto, p))))
         })
     };
     let mut dq_fired: BTreeSet<usize> = BTreeSet::new();
     let step = |t: Ts,
-                    upto: usize,
-                    awards: &[(usize, Ts, RuleRef, f64, f64, usize)],
-                    override_state: Option<(usize, Ts)>,
-                    dq_fired: &BTreeSet<usize>,
-                    held: &mut usize,
-                    eff: &mut u8,
-                    changes: &mut Vec<(Ts, u8, u8)>| {
+                upto: usize,
+                awards: &[(usize, Ts, RuleRef, f64, f64, usize)],
+                override_state: Option<(usize, Ts)>,
+                dq_fired: &BTreeSet<usize>,
+                held: &mut usize,
+                eff: &mut u8,
+                changes: &mut Vec<(Ts, u8, u8)>| {
         let score = score_at(awards, t);
         let grade = plan.grade_of(fit_at(plan, evs, upto));
         *held = plan.score_tier(score, grade, *held);
@@ -191,7 +207,16 @@ fn score_profile(plan: &Plan, id: &str, evs: &[&Event], now: Ts) -> RefProfile {
     for (i, e) in evs.iter().enumerate() {
         let t = e.timestamp;
         if i > 0 {
-            step(t, i, &awards, override_state, &dq_fired, &mut held, &mut eff, &mut changes);
+            step(
+                t,
+                i,
+                &awards,
+                override_state,
+                &dq_fired,
+                &mut held,
+                &mut eff,
+                &mut changes,
+            );
         }
         // Signals.
         for (si, sig) in plan.signals.iter().enumerate() {
@@ -270,7 +295,14 @@ fn score_profile(plan: &Plan, id: &str, evs: &[&Event], now: Ts) -> RefProfile {
             };
             if ok {
                 seq_passed[qi].push(t);
-                awards.push((i, t, RuleRef::Sequence(qi), q.points, q.points, q.decay_class));
+                awards.push((
+                    i,
+                    t,
+                    RuleRef::Sequence(qi),
+                    q.points,
+                    q.points,
+                    q.decay_class,
+                ));
             }
         }
         // Sessions.
@@ -308,7 +340,14 @@ fn score_profile(plan: &Plan, id: &str, evs: &[&Event], now: Ts) -> RefProfile {
                     BandMeasure::Depth(d) => s.3.len() >= d as usize,
                 };
                 if reached && s.4.insert(bi) {
-                    awards.push((i, t, RuleRef::Band(bi), band.points, band.points, band.decay_class));
+                    awards.push((
+                        i,
+                        t,
+                        RuleRef::Band(bi),
+                        band.points,
+                        band.points,
+                        band.decay_class,
+                    ));
                 }
             }
         }
@@ -320,7 +359,16 @@ fn score_profile(plan: &Plan, id: &str, evs: &[&Event], now: Ts) -> RefProfile {
                 dq_fired.insert(di);
             }
         }
-        step(t, i + 1, &awards, override_state, &dq_fired, &mut held, &mut eff, &mut changes);
+        step(
+            t,
+            i + 1,
+            &awards,
+            override_state,
+            &dq_fired,
+            &mut held,
+            &mut eff,
+            &mut changes,
+        );
     }
     let score = score_at(&awards, now);
     let fit = fit_at(plan, evs, evs.len());

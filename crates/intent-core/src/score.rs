@@ -371,14 +371,21 @@ impl Scorer {
         };
         let accs = take(8 * plan.decay_classes.len());
         let any_once = plan.signals.iter().any(|s| s.frequency == Frequency::Once)
-            || plan.sequences.iter().any(|s| s.frequency == Frequency::Once);
+            || plan
+                .sequences
+                .iter()
+                .any(|s| s.frequency == Frequency::Once);
         let once = if any_once { take(16) } else { 0 };
         let freq = plan
             .signals
             .iter()
             .map(|s| matches!(s.frequency, Frequency::AtMost { .. }).then(|| take(8)))
             .collect();
-        let cap = plan.signals.iter().map(|s| s.cap.map(|_| take(12))).collect();
+        let cap = plan
+            .signals
+            .iter()
+            .map(|s| s.cap.map(|_| take(12)))
+            .collect();
         let seq = plan
             .sequences
             .iter()
@@ -718,7 +725,8 @@ impl Scorer {
             set_f64(s, o + S_DWELL, dwell);
             let mut depth = s[o + S_DEPTH_N] as u32;
             if hit.depth != 0 && depth < rule.depth_limit {
-                let seen = (0..depth as usize).any(|d| get_u32(s, o + S_DEPTH + 4 * d) == hit.depth);
+                let seen =
+                    (0..depth as usize).any(|d| get_u32(s, o + S_DEPTH + 4 * d) == hit.depth);
                 if !seen {
                     set_u32(s, o + S_DEPTH + 4 * depth as usize, hit.depth);
                     depth += 1;
@@ -736,7 +744,13 @@ impl Scorer {
                 };
                 if reached {
                     bands |= 1 << bi;
-                    award(s, RuleRef::Band(bi), band.points, band.points, band.decay_class);
+                    award(
+                        s,
+                        RuleRef::Band(bi),
+                        band.points,
+                        band.points,
+                        band.decay_class,
+                    );
                 }
             }
             set_u32(s, o + S_BANDS, bands);
@@ -800,7 +814,13 @@ impl Scorer {
     }
 
     /// Effective tier at `now` given the held score tier (does not change state).
-    fn tier_at(&self, s: &[u8], now: Ts, score: f64, grade: Option<usize>) -> (u8, u8, Option<usize>, Option<usize>) {
+    fn tier_at(
+        &self,
+        s: &[u8],
+        now: Ts,
+        score: f64,
+        grade: Option<usize>,
+    ) -> (u8, u8, Option<usize>, Option<usize>) {
         let held = s[SCORE_TIER] as usize;
         let score_tier = self.plan.score_tier(score, grade, held) as u8;
         if let Some(d) = self.disqualifier_of(s) {
@@ -866,7 +886,14 @@ impl Scorer {
 
     /// When, between the last event and `now`, the effective tier left the one held at the last
     /// event (an override ran out, or decay took the score below a threshold).
-    fn change_time(&self, s: &[u8], last: Ts, now: Ts, grade: Option<usize>, log: &dyn ExpiryLogRead) -> Ts {
+    fn change_time(
+        &self,
+        s: &[u8],
+        last: Ts,
+        now: Ts,
+        grade: Option<usize>,
+        log: &dyn ExpiryLogRead,
+    ) -> Ts {
         let held = s[EFF_TIER];
         let differs = |t: Ts| {
             let score = self.raw_score(s, t, log);

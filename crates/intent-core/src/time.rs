@@ -29,13 +29,13 @@ impl Duration {
     /// Parses `<positive integer><unit>` with unit `s`, `m`, `h`, `d` or `w`.
     pub fn parse(text: &str) -> Result<Self, String> {
         let text = text.trim();
-        let split = text
-            .find(|c: char| !c.is_ascii_digit())
-            .ok_or_else(|| format!("`{text}` has no unit: write e.g. `{text}d` (s, m, h, d or w)"))?;
+        let split = text.find(|c: char| !c.is_ascii_digit()).ok_or_else(|| {
+            format!("`{text}` has no unit: write e.g. `{text}d` (s, m, h, d or w)")
+        })?;
         let (digits, unit) = text.split_at(split);
-        let n: i64 = digits
-            .parse()
-            .map_err(|_| format!("`{text}` does not start with a whole number, e.g. `30m` or `14d`"))?;
+        let n: i64 = digits.parse().map_err(|_| {
+            format!("`{text}` does not start with a whole number, e.g. `30m` or `14d`")
+        })?;
         if n <= 0 {
             return Err(format!("`{text}` must be longer than zero"));
         }
@@ -60,7 +60,13 @@ impl Duration {
 impl fmt::Display for Duration {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let ms = self.0;
-        for (unit, size) in [("w", WEEK), ("d", DAY), ("h", HOUR), ("m", MINUTE), ("s", SECOND)] {
+        for (unit, size) in [
+            ("w", WEEK),
+            ("d", DAY),
+            ("h", HOUR),
+            ("m", MINUTE),
+            ("s", SECOND),
+        ] {
             if ms % size == 0 {
                 return write!(f, "{}{unit}", ms / size);
             }

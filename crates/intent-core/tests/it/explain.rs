@@ -10,8 +10,10 @@ use intent_core::time::{format_timestamp, parse_timestamp};
 use std::fmt::Write;
 
 fn engine(plan: &str) -> Engine {
-    let text = std::fs::read_to_string(root().join("crates/intent-core/tests/fixtures/showroom-sample.ndjson"))
-        .expect("fixture");
+    let text = std::fs::read_to_string(
+        root().join("crates/intent-core/tests/fixtures/showroom-sample.ndjson"),
+    )
+    .expect("fixture");
     let mut engine = Engine::new(Scorer::new(shipped(plan)));
     for (i, line) in text.lines().enumerate() {
         let event = Event::from_json(line, || format!("line-{i}")).expect("fixture event");
@@ -25,7 +27,12 @@ fn render(id: &str, x: &Explanation) -> String {
     let mut out = String::new();
     let since = x.tier_since.map(format_timestamp).unwrap_or_default();
     let grade = x.grade.as_deref().unwrap_or("-");
-    writeln!(out, "{id}: score {:.3}, fit {:.1} (grade {grade}), tier {} since {since}", x.score, x.fit, x.tier).unwrap();
+    writeln!(
+        out,
+        "{id}: score {:.3}, fit {:.1} (grade {grade}), tier {} since {since}",
+        x.score, x.fit, x.tier
+    )
+    .unwrap();
     if let Some(r) = &x.reason {
         writeln!(out, "  reason: {r}").unwrap();
     }
@@ -52,7 +59,14 @@ fn render(id: &str, x: &Explanation) -> String {
     }
     for t in &x.tier_changes {
         let reason = t.reason.as_deref().unwrap_or("");
-        writeln!(out, "  tier {} {} -> {} {reason}", format_timestamp(t.ts), t.from, t.to).unwrap();
+        writeln!(
+            out,
+            "  tier {} {} -> {} {reason}",
+            format_timestamp(t.ts),
+            t.from,
+            t.to
+        )
+        .unwrap();
     }
     let sum: f64 = x.contributions.iter().map(|c| c.remaining).sum();
     assert!((sum - x.score).abs() < 1e-9, "the ledger sums to the score");
@@ -66,7 +80,12 @@ fn explain_all(plan: &str, now: &str) -> String {
     for id in engine.profile_ids() {
         let x = engine.explain(&id, now).expect("explanation");
         let snap = engine.snapshot(&id, now).expect("snapshot");
-        assert!((snap.score - x.score).abs() < 1e-6, "{id}: snapshot {} vs ledger {}", snap.score, x.score);
+        assert!(
+            (snap.score - x.score).abs() < 1e-6,
+            "{id}: snapshot {} vs ledger {}",
+            snap.score,
+            x.score
+        );
         out.push_str(&render(&id, &x));
     }
     out
@@ -79,7 +98,10 @@ fn showroom_plan_explains_the_sample() {
 
 #[test]
 fn ipresso_plan_explains_the_sample() {
-    insta::assert_snapshot!(explain_all("ipresso-automotive.yaml", "2026-02-27T18:00:00Z"));
+    insta::assert_snapshot!(explain_all(
+        "ipresso-automotive.yaml",
+        "2026-02-27T18:00:00Z"
+    ));
 }
 
 #[test]
@@ -90,7 +112,16 @@ fn starter_plan_explains_the_sample() {
 #[test]
 fn the_retried_message_counts_once() {
     let engine = engine("ipresso-automotive.yaml");
-    let x = engine.explain("user:u-anna", parse_timestamp("2026-02-27T18:00:00Z").unwrap()).unwrap();
-    let offers = x.contributions.iter().filter(|c| c.rule == "offer_download").count();
+    let x = engine
+        .explain(
+            "user:u-anna",
+            parse_timestamp("2026-02-27T18:00:00Z").unwrap(),
+        )
+        .unwrap();
+    let offers = x
+        .contributions
+        .iter()
+        .filter(|c| c.rule == "offer_download")
+        .count();
     assert_eq!(offers, 1);
 }

@@ -51,7 +51,14 @@ fn message() -> impl Strategy<Value = Value> {
         let identify = obj["type"] == "identify";
         if alias {
             obj.insert("userId".into(), json!(user));
-            obj.insert("previousId".into(), json!(if shape % 2 == 0 { format!("u{}", (u + 1) % 4) } else { anon }));
+            obj.insert(
+                "previousId".into(),
+                json!(if shape % 2 == 0 {
+                    format!("u{}", (u + 1) % 4)
+                } else {
+                    anon
+                }),
+            );
         } else if identify || shape < 3 {
             obj.insert("userId".into(), json!(user));
             if shape % 2 == 0 || identify {
@@ -60,7 +67,10 @@ fn message() -> impl Strategy<Value = Value> {
         } else {
             obj.insert("anonymousId".into(), json!(anon));
         }
-        obj.insert("timestamp".into(), json!(intent_core::time::format_timestamp(T0 + minute * MINUTE)));
+        obj.insert(
+            "timestamp".into(),
+            json!(intent_core::time::format_timestamp(T0 + minute * MINUTE)),
+        );
         m
     })
 }
@@ -72,12 +82,18 @@ fn events(values: &[Value]) -> Vec<Event> {
         .map(|(i, v)| {
             let mut v = v.clone();
             v["messageId"] = json!(format!("m{i}"));
-            Event::from_json(&v.to_string(), || unreachable!()).unwrap_or_else(|e| panic!("{e}: {v}"))
+            Event::from_json(&v.to_string(), || unreachable!())
+                .unwrap_or_else(|e| panic!("{e}: {v}"))
         })
         .collect()
 }
 
-fn check(plan: Plan, values: Vec<Value>, order: Vec<usize>, dups: Vec<usize>) -> Result<(), TestCaseError> {
+fn check(
+    plan: Plan,
+    values: Vec<Value>,
+    order: Vec<usize>,
+    dups: Vec<usize>,
+) -> Result<(), TestCaseError> {
     let all = events(&values);
     let now = T0 + 13 * 24 * HOUR;
     let expected = score_all(&plan, &all, now);
@@ -89,17 +105,34 @@ fn check(plan: Plan, values: Vec<Value>, order: Vec<usize>, dups: Vec<usize>) ->
     prop_assert_eq!(&ids, &expected.keys().cloned().collect::<Vec<_>>());
     for (id, want) in &expected {
         let got = engine.snapshot(id, now).expect("profile");
-        prop_assert!((got.score - want.score).abs() < 1e-6, "{id}: score {} vs oracle {}", got.score, want.score);
-        prop_assert!((got.fit - want.fit).abs() < 1e-9, "{id}: fit {} vs oracle {}", got.fit, want.fit);
+        prop_assert!(
+            (got.score - want.score).abs() < 1e-6,
+            "{id}: score {} vs oracle {}",
+            got.score,
+            want.score
+        );
+        prop_assert!(
+            (got.fit - want.fit).abs() < 1e-9,
+            "{id}: fit {} vs oracle {}",
+            got.fit,
+            want.fit
+        );
         prop_assert_eq!(got.tier, want.tier, "{}: tier", id);
         let ledger = engine.explain(id, now).expect("explanation");
         let sum: f64 = ledger.contributions.iter().map(|c| c.remaining).sum();
-        prop_assert!((sum - got.score).abs() < 1e-6, "{id}: ledger sums to {sum}, score {}", got.score);
+        prop_assert!(
+            (sum - got.score).abs() < 1e-6,
+            "{id}: ledger sums to {sum}, score {}",
+            got.score
+        );
         let awarded: Vec<f64> = ledger.contributions.iter().map(|c| c.awarded).collect();
         let oracle: Vec<f64> = want.awards.iter().map(|a| a.4).collect();
         prop_assert_eq!(awarded.len(), oracle.len(), "{}: number of awards", id);
         for (g, w) in awarded.iter().zip(&oracle) {
-            prop_assert!((g - w).abs() < 1e-9, "{id}: awards {awarded:?} vs oracle {oracle:?}");
+            prop_assert!(
+                (g - w).abs() < 1e-9,
+                "{id}: awards {awarded:?} vs oracle {oracle:?}"
+            );
         }
     }
     Ok(())

@@ -8,7 +8,11 @@ fn shipped_plans_parse() {
     assert_eq!(showroom.levels.len(), 3);
     assert!(showroom.overrides.iter().any(|o| o.id == "ask_person"));
     let ipresso = shipped("ipresso-automotive.yaml");
-    let points: Vec<(&str, f64)> = ipresso.signals.iter().map(|s| (s.id.as_str(), s.points)).collect();
+    let points: Vec<(&str, f64)> = ipresso
+        .signals
+        .iter()
+        .map(|s| (s.id.as_str(), s.points))
+        .collect();
     assert_eq!(
         points,
         [
@@ -37,7 +41,9 @@ fn errors_name_line_column_and_fix() {
     insta::assert_snapshot!("unknown_key", error(&format!("{HEAD}signalz: []\n")));
     insta::assert_snapshot!(
         "unknown_signal_key",
-        error(&format!("{HEAD}signals:\n  - id: a\n    when: {{ event: X }}\n    point: 5\n"))
+        error(&format!(
+            "{HEAD}signals:\n  - id: a\n    when: {{ event: X }}\n    point: 5\n"
+        ))
     );
     insta::assert_snapshot!(
         "bad_duration",
@@ -69,9 +75,26 @@ fn errors_name_line_column_and_fix() {
     );
     insta::assert_snapshot!(
         "bad_tiers",
-        error("version: 1\nname: t\ntiers:\n  levels:\n    - { name: warm, min_score: 10 }\n    - { name: hot, min_score: 20 }\n    - { name: cold }\noverrides:\n  - id: o\n    when: { event: X }\n    tier: scorching\n    for: 1h\n    reason: r\n")
+        error(
+            "version: 1\nname: t\ntiers:\n  levels:\n    - { name: warm, min_score: 10 }\n    - { name: hot, min_score: 20 }\n    - { name: cold }\noverrides:\n  - id: o\n    when: { event: X }\n    tier: scorching\n    for: 1h\n    reason: r\n"
+        )
     );
-    insta::assert_snapshot!("version", error("version: 2\nname: t\ntiers:\n  levels:\n    - { name: hot, min_score: 10 }\n    - { name: cold }\n"));
-    insta::assert_snapshot!("frequency", error(&format!("{HEAD}signals:\n  - id: a\n    when: {{ event: X }}\n    points: 5\n    frequency: twice\n")));
-    insta::assert_snapshot!("match_all", error(&format!("{HEAD}signals:\n  - id: a\n    when: {{}}\n    points: 5\n")));
+    insta::assert_snapshot!(
+        "version",
+        error(
+            "version: 2\nname: t\ntiers:\n  levels:\n    - { name: hot, min_score: 10 }\n    - { name: cold }\n"
+        )
+    );
+    insta::assert_snapshot!(
+        "frequency",
+        error(&format!(
+            "{HEAD}signals:\n  - id: a\n    when: {{ event: X }}\n    points: 5\n    frequency: twice\n"
+        ))
+    );
+    insta::assert_snapshot!(
+        "match_all",
+        error(&format!(
+            "{HEAD}signals:\n  - id: a\n    when: {{}}\n    points: 5\n"
+        ))
+    );
 }

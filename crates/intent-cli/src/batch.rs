@@ -1,0 +1,734 @@
+//! Batch scoring of a whole history: parse and classify in parallel, count each message id once,
+//! resolve identities over all links at once, then score every profile from its events in
+//! canonical order (time, then message id). The result equals the incremental engine's.
+
+use crate::input::{self, Block};
+use crate::progress;
+use anyhow::{Result, anyhow};
+use intent_core::event::{Event, EventType};
+use intent_core::identity::{Link, resolve};
+use intent_core::score::{
+    Classified, Hit, NoSink, Scorer, SessionHit, Snapshot, TraitUpdate, text_hash,
+};
+use intent_core::time::{Ts, format_timestamp};
+use rustc_hash::{FxHashMap, FxHashSet};
+use std::collections::VecDeque;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
+use std::sync::mpsc;
+
+const NONE: u32 = u32::MAX;
+const BLOCK: usize = 1 << 20;
+
+/// Prints the time since the last call when `INTENT_TIMING` is set (for profiling).
+pub fn timing(phase: &str) {
+    use std::sync::Mutex;
+    static LAST: Mutex<Option<std::time::Instant>> = Mutex::new(None);
+    if std::env::var_os("INTENT_TIMING").is_none() {
+        return;
+    }
+    let mut last = LAST.lock().expect("timing lock");
+    let now = std::time::Instant::now();
+    if let Some(t) = *last {
+        eprintln!("  {phase}: {:.3} s", (now - t).as_secs_f64());
+    }
+    *last = Some(now);
+}
+
+/// One decoded event, reduced to what scoring needs. Its message id, signal hits and trait
+/// updates live in its block's arenas, so decoding keeps no allocation per event.
+struct Rec {
+    ts: Ts,
+    /// Line number in its input.
+    line: u64,
+    /// Message id: offset and length in the block's `msgs`.
+    msg: (u32, u32),
+    user: u32,
+    anon: u32,
+    /// For `alias`: the previous id read as a user and as an anonymous id.
+    prev: (u32, u32),
+    /// Signal hits: offset in the block's `hits`, count.
+    hits: (u32, u16),
+    /// Trait updates: offset in the block's `traits`, count.
+    traits: (u32, u16),
+    steps: u64,
+    session: Option<SessionHit>,
+    overrides: u32,
+    disqualify: u32,
+}
+
+/// A rejected line.
+pub struct Problem {
+    /// Input index.
+    pub file: u16,
+    /// Line number.
+    pub line: u64,
+    /// Why.
+    pub error: String,
+}
+
+/// Ids interned by one worker.
+#[derive(Default)]
+struct Ids {
+    users: FxHashMap<Box<str>, u32>,
+    anons: FxHashMap<Box<str>, u32>,
+}
+
+impl Ids {
+    fn get(map: &mut FxHashMap<Box<str>, u32>, id: &str) -> u32 {
+        if let Some(&n) = map.get(id) {
+            return n;
+        }
+        let n = map.len() as u32;
+        map.insert(id.into(), n);
+        n
+    }
+}
+
+struct Parsed {
+    seq: usize,
+    worker: usize,
+    file: u16,
+    recs: Vec<Rec>,
+    msgs: String,
+    hits: Vec<Hit>,
+    traits: Vec<TraitUpdate>,
+    problems: Vec<Problem>,
+}
+
+/// Everything read, deduplicated and resolved.
+pub struct Loaded {
+    paths: Vec<PathBuf>,
+    /// The decoded blocks, in input order.
+    blocks: Vec<Parsed>,
+    /// For every record (numbered across blocks), its block.
+    block_of: Vec<u32>,
+    /// First record number of every block.
+    block_start: Vec<u32>,
+    /// Indices of the unique records, grouped by profile and sorted in canonical order.
+    order: Vec<u32>,
+    /// `order[starts[p]..starts[p + 1]]` are profile `p`'s records.
+    starts: Vec<u32>,
+    /// The canonical node of each profile.
+    profile_node: Vec<u32>,
+    /// Canonical node of every node.
+    canon: Vec<u32>,
+    /// Node names: (is a user, id).
+    names: Vec<(bool, Box<str>)>,
+    node_index: FxHashMap<(bool, Box<str>), u32>,
+    /// Lines read, duplicates skipped, rejected lines.
+    pub lines: u64,
+    /// Messages whose id was seen before.
+    pub duplicates: u64,
+    /// Rejected lines (all of them are counted; the first ones are kept).
+    pub problems: Vec<Problem>,
+    /// How many lines were rejected.
+    pub rejected: u64,
+    /// The latest event time.
+    pub max_ts: Ts,
+    /// Bytes read from the inputs.
+    pub bytes: u64,
+}
+
+fn parse_block(scorer: &Scorer, ids: &mut Ids, block: Block, worker: usize) -> Parsed {
+    let mut out = Parsed {
+        seq: block.seq,
+        worker,
+        file: block.file,
+        recs: Vec::with_capacity(block.data.len() / 256),
+        msgs: String::with_capacity(block.data.len() / 16),
+        hits: Vec::new(),
+        traits: Vec::new(),
+        problems: Vec::new(),
+    };
+    let mut class = Classified::default();
+    let mut line_no = block.first_line;
+    for raw in block.data.split(|&b| b == b'\n') {
+        let this = line_no;
+        line_no += 1;
+        let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
+        if raw.iter().all(u8::is_ascii_whitespace) {
+            continue;
+        }
+        let problem = |error: String| Problem {
+            file: block.file,
+            line: this,
+            error,
+        };
+        let text = match std::str::from_utf8(raw) {
+            Ok(t) => t,
+            Err(e) => {
+                out.problems.push(problem(format!("not UTF-8: {e}")));
+                continue;
+            }
+        };
+        let event = match Event::from_json(text, || format!("line-{:016x}", text_hash(text))) {
+            Ok(e) => e,
+            Err(e) => {
+                out.problems.push(problem(e.to_string()));
+                continue;
+            }
+        };
+        scorer.classify(&event, &mut class);
+        let user = event
+            .user_id
+            .as_deref()
+            .map_or(NONE, |u| Ids::get(&mut ids.users, u));
+        let anon = event
+            .anonymous_id
+            .as_deref()
+            .map_or(NONE, |a| Ids::get(&mut ids.anons, a));
+        let prev = match (event.kind, event.previous_id.as_deref()) {
+            (EventType::Alias, Some(p)) => {
+                (Ids::get(&mut ids.users, p), Ids::get(&mut ids.anons, p))
+            }
+            _ => (NONE, NONE),
+        };
+        let msg = (out.msgs.len() as u32, event.message_id.len() as u32);
+        out.msgs.push_str(&event.message_id);
+        let hits = (out.hits.len() as u32, class.hits.len() as u16);
+        out.hits.extend_from_slice(&class.hits);
+        let traits = (out.traits.len() as u32, class.traits.len() as u16);
+        out.traits.extend_from_slice(&class.traits);
+        out.recs.push(Rec {
+            ts: event.timestamp,
+            line: this,
+            msg,
+            user,
+            anon,
+            prev,
+            hits,
+            traits,
+            steps: class.steps,
+            session: class.session,
+            overrides: class.overrides,
+            disqualify: class.disqualify,
+        });
+    }
+    out
+}
+
+/// Reads, parses, classifies, deduplicates and resolves the inputs.
+pub fn load(scorer: &Scorer, paths: &[PathBuf]) -> Result<Loaded> {
+    timing("start");
+    let read = Arc::new(AtomicU64::new(0));
+    let bar = progress::bytes(input::total_size(paths), "reading");
+    let counter = read.clone();
+    let mut loaded = load_from(scorer, |emit| {
+        input::blocks(paths, BLOCK, read.clone(), |b| {
+            bar.set_position(read.load(std::sync::atomic::Ordering::Relaxed));
+            emit(b)
+        })
+    })?;
+    bar.finish_and_clear();
+    loaded.paths = paths.to_vec();
+    loaded.bytes = counter.load(std::sync::atomic::Ordering::Relaxed);
+    Ok(loaded)
+}
+
+/// Like [`load`], from any source of blocks of NDJSON lines: `source(emit)` calls `emit` with
+/// each block in order.
+pub fn load_from(
+    scorer: &Scorer,
+    source: impl FnOnce(&mut dyn FnMut(Block) -> Result<()>) -> Result<()>,
+) -> Result<Loaded> {
+    let workers = std::thread::available_parallelism()
+        .map_or(2, |n| n.get())
+        .clamp(1, 8);
+    let (block_tx, block_rx) = mpsc::sync_channel::<Block>(workers * 2);
+    let block_rx = std::sync::Mutex::new(block_rx);
+    let (parsed_tx, parsed_rx) = mpsc::channel::<Parsed>();
+    let (mut parsed, worker_ids) = std::thread::scope(|s| -> Result<(Vec<Parsed>, Vec<Ids>)> {
+        let handles: Vec<_> = (0..workers)
+            .map(|w| {
+                let rx = &block_rx;
+                let tx = parsed_tx.clone();
+                s.spawn(move || {
+                    let mut ids = Ids::default();
+                    loop {
+                        let block = rx.lock().expect("reader alive").recv();
+                        let Ok(block) = block else { break };
+                        if tx.send(parse_block(scorer, &mut ids, block, w)).is_err() {
+                            break;
+                        }
+                    }
+                    ids
+                })
+            })
+            .collect();
+        drop(parsed_tx);
+        let collector = s.spawn(move || parsed_rx.into_iter().collect::<Vec<Parsed>>());
+        let read_result =
+            source(&mut |b| block_tx.send(b).map_err(|_| anyhow!("a parser stopped")));
+        drop(block_tx);
+        let ids: Vec<Ids> = handles
+            .into_iter()
+            .map(|h| h.join().expect("parser panicked"))
+            .collect();
+        let parsed = collector.join().expect("collector panicked");
+        read_result?;
+        Ok((parsed, ids))
+    })?;
+    timing("parse");
+    parsed.sort_by_key(|p| p.seq);
+
+    // Global node ids: users then anonymous ids, each worker's table mapped in.
+    let mut names: Vec<(bool, Box<str>)> = Vec::new();
+    let mut node_index: FxHashMap<(bool, Box<str>), u32> = FxHashMap::default();
+    let mut remap: Vec<(Vec<u32>, Vec<u32>)> = Vec::with_capacity(worker_ids.len());
+    for ids in worker_ids {
+        let mut users = vec![NONE; ids.users.len()];
+        let mut anons = vec![NONE; ids.anons.len()];
+        for (table, user, out) in [
+            (ids.users, true, &mut users),
+            (ids.anons, false, &mut anons),
+        ] {
+            for (id, local) in table {
+                let key = (user, id);
+                let global = match node_index.get(&key) {
+                    Some(&g) => g,
+                    None => {
+                        let g = names.len() as u32;
+                        names.push(key.clone());
+                        node_index.insert(key, g);
+                        g
+                    }
+                };
+                out[local as usize] = global;
+            }
+        }
+        remap.push((users, anons));
+    }
+
+    let mut loaded = Loaded {
+        paths: Vec::new(),
+        blocks: Vec::new(),
+        block_of: Vec::with_capacity(parsed.iter().map(|p| p.recs.len()).sum()),
+        block_start: Vec::with_capacity(parsed.len()),
+        order: Vec::new(),
+        starts: Vec::new(),
+        profile_node: Vec::new(),
+        canon: Vec::new(),
+        names,
+        node_index,
+        lines: 0,
+        duplicates: 0,
+        problems: Vec::new(),
+        rejected: 0,
+        max_ts: Ts::MIN,
+        bytes: 0,
+    };
+    for (b, mut p) in parsed.into_iter().enumerate() {
+        let (users, anons) = &remap[p.worker];
+        let map = |n: u32, t: &[u32]| if n == NONE { NONE } else { t[n as usize] };
+        loaded.rejected += p.problems.len() as u64;
+        loaded.lines += (p.recs.len() + p.problems.len()) as u64;
+        if loaded.problems.len() < 20 {
+            loaded.problems.extend(p.problems.drain(..).take(20));
+        }
+        for r in &mut p.recs {
+            r.user = map(r.user, users);
+            r.anon = map(r.anon, anons);
+            r.prev = (map(r.prev.0, users), map(r.prev.1, anons));
+        }
+        loaded.block_start.push(loaded.block_of.len() as u32);
+        loaded
+            .block_of
+            .resize(loaded.block_of.len() + p.recs.len(), b as u32);
+        loaded.blocks.push(p);
+    }
+    timing("merge");
+    loaded.resolve();
+    Ok(loaded)
+}
+
+impl Loaded {
+    fn len(&self) -> usize {
+        self.block_of.len()
+    }
+
+    fn rec(&self, i: u32) -> &Rec {
+        let b = self.block_of[i as usize] as usize;
+        &self.blocks[b].recs[(i - self.block_start[b]) as usize]
+    }
+
+    fn file(&self, i: u32) -> u16 {
+        self.blocks[self.block_of[i as usize] as usize].file
+    }
+
+    fn msg(&self, i: u32) -> &str {
+        let r = self.rec(i);
+        let block = &self.blocks[self.block_of[i as usize] as usize];
+        &block.msgs[r.msg.0 as usize..(r.msg.0 + r.msg.1) as usize]
+    }
+
+    /// Every record with its number, in input order.
+    fn iter(&self) -> impl Iterator<Item = (u32, &Rec, &str)> {
+        self.blocks
+            .iter()
+            .zip(&self.block_start)
+            .flat_map(|(b, &start)| {
+                b.recs.iter().enumerate().map(move |(j, r)| {
+                    (
+                        start + j as u32,
+                        r,
+                        &b.msgs[r.msg.0 as usize..(r.msg.0 + r.msg.1) as usize],
+                    )
+                })
+            })
+    }
+
+    /// A record's time and classification, written into `out` (which keeps its capacity).
+    pub fn class(&self, i: u32, out: &mut Classified) -> Ts {
+        let block = &self.blocks[self.block_of[i as usize] as usize];
+        let r = self.rec(i);
+        out.hits.clear();
+        out.hits.extend_from_slice(
+            &block.hits[r.hits.0 as usize..r.hits.0 as usize + r.hits.1 as usize],
+        );
+        out.traits.clear();
+        out.traits.extend_from_slice(
+            &block.traits[r.traits.0 as usize..r.traits.0 as usize + r.traits.1 as usize],
+        );
+        out.groups.clear();
+        out.steps = r.steps;
+        out.session = r.session;
+        out.overrides = r.overrides;
+        out.disqualify = r.disqualify;
+        r.ts
+    }
+
+    fn resolve(&mut self) {
+        // Each message id counts once: the first seen, in input order.
+        let mut unique = vec![true; self.len()];
+        let mut duplicates = 0;
+        {
+            let mut seen: FxHashSet<&str> = FxHashSet::default();
+            seen.reserve(self.len());
+            for (i, _, msg) in self.iter() {
+                if !seen.insert(msg) {
+                    unique[i as usize] = false;
+                    duplicates += 1;
+                }
+            }
+        }
+        self.duplicates = duplicates;
+        let mut links = Vec::new();
+        for (i, r, msg) in self.iter() {
+            if !unique[i as usize] || r.user == NONE {
+                continue;
+            }
+            let mut link = |from: u32, explicit: bool| {
+                links.push(Link {
+                    ts: r.ts,
+                    message_id: msg.to_string(),
+                    from,
+                    to: r.user,
+                    explicit,
+                });
+            };
+            if r.prev.0 != NONE {
+                link(r.prev.0, true);
+                link(r.prev.1, true);
+            } else if r.anon != NONE {
+                link(r.anon, false);
+            }
+        }
+        timing("dedupe");
+        let names = &self.names;
+        let link_refs: Vec<&Link> = links.iter().collect();
+        self.canon = resolve(names.len(), |n| names[n as usize].0, &link_refs);
+
+        timing("identity");
+        // Group unique records by profile (the canonical node of their home id).
+        let mut profile_of_node = vec![NONE; names.len()];
+        let mut count: Vec<u32> = Vec::new();
+        let mut rec_profile = vec![NONE; self.len()];
+        let mut max_ts = Ts::MIN;
+        let mut profile_node = Vec::new();
+        for (i, r, _) in self.iter() {
+            let i = i as usize;
+            if !unique[i] {
+                continue;
+            }
+            max_ts = max_ts.max(r.ts);
+            let home = if r.user != NONE { r.user } else { r.anon };
+            let c = self.canon[home as usize] as usize;
+            if profile_of_node[c] == NONE {
+                profile_of_node[c] = count.len() as u32;
+                count.push(0);
+                profile_node.push(c as u32);
+            }
+            let p = profile_of_node[c];
+            count[p as usize] += 1;
+            rec_profile[i] = p;
+        }
+        self.max_ts = max_ts;
+        self.profile_node = profile_node;
+        let mut starts = Vec::with_capacity(count.len() + 1);
+        let mut acc = 0u32;
+        for c in &count {
+            starts.push(acc);
+            acc += c;
+        }
+        starts.push(acc);
+        let mut fill = starts.clone();
+        let mut order = vec![0u32; acc as usize];
+        for (i, &p) in rec_profile.iter().enumerate() {
+            if p != NONE {
+                order[fill[p as usize] as usize] = i as u32;
+                fill[p as usize] += 1;
+            }
+        }
+        let this = &*self;
+        for p in 0..count.len() {
+            let slice = &mut order[starts[p] as usize..starts[p + 1] as usize];
+            slice.sort_unstable_by(|&a, &b| {
+                let (ra, rb) = (this.rec(a), this.rec(b));
+                ra.ts.cmp(&rb.ts).then_with(|| this.msg(a).cmp(this.msg(b)))
+            });
+        }
+        self.order = order;
+        self.starts = starts;
+        timing("group");
+    }
+
+    /// Number of profiles.
+    pub fn profiles(&self) -> usize {
+        self.profile_node.len()
+    }
+
+    /// Unique events.
+    pub fn unique(&self) -> usize {
+        self.order.len()
+    }
+
+    /// The canonical name of a profile: `user:<id>` or `anon:<id>`.
+    pub fn profile_name(&self, p: usize) -> String {
+        self.node_name(self.profile_node[p])
+    }
+
+    fn node_name(&self, n: u32) -> String {
+        let (user, id) = &self.names[n as usize];
+        format!("{}:{id}", if *user { "user" } else { "anon" })
+    }
+
+    /// The other ids of a profile that its events carry.
+    pub fn member_names(&self, p: usize) -> Vec<String> {
+        let c = self.profile_node[p];
+        let mut out = std::collections::BTreeSet::new();
+        for &i in &self.order[self.starts[p] as usize..self.starts[p + 1] as usize] {
+            let r = self.rec(i);
+            for n in [r.user, r.anon] {
+                if n != NONE && n != c && self.canon[n as usize] == c {
+                    out.insert(self.node_name(n));
+                }
+            }
+        }
+        out.into_iter().collect()
+    }
+
+    /// Finds a profile by any of its ids.
+    pub fn find_profile(&self, id: &str) -> Option<usize> {
+        let candidates: Vec<(bool, &str)> = match id.split_once(':') {
+            Some(("user", raw)) => vec![(true, raw)],
+            Some(("anon", raw)) => vec![(false, raw)],
+            _ => vec![(true, id), (false, id)],
+        };
+        for (user, raw) in candidates {
+            if let Some(&n) = self.node_index.get(&(user, Box::from(raw))) {
+                let c = self.canon[n as usize];
+                if let Some(p) = self.profile_node.iter().position(|&x| x == c) {
+                    return Some(p);
+                }
+            }
+        }
+        None
+    }
+
+    /// Prints the rejected lines (the first ones) to stderr.
+    pub fn report_problems(&self) {
+        for p in &self.problems {
+            eprintln!(
+                "{}:{}: rejected: {}",
+                input::display(&self.paths_or_stdin()[p.file as usize]),
+                p.line,
+                p.error
+            );
+        }
+        if self.rejected > self.problems.len() as u64 {
+            eprintln!(
+                "... and {} more rejected lines",
+                self.rejected - self.problems.len() as u64
+            );
+        }
+    }
+
+    fn paths_or_stdin(&self) -> Vec<PathBuf> {
+        if self.paths.is_empty() {
+            vec![PathBuf::from("-")]
+        } else {
+            self.paths.clone()
+        }
+    }
+}
+
+/// A profile's result.
+pub struct Row {
+    /// Profile index in [`Loaded`].
+    pub profile: u32,
+    /// Scores at `now`.
+    pub snap: Snapshot,
+}
+
+/// Scores every profile at `now` from its events at or before `now`, in parallel.
+pub fn score(scorer: &Scorer, loaded: &Loaded, now: Ts) -> Vec<Row> {
+    let n = loaded.profiles();
+    let workers = std::thread::available_parallelism()
+        .map_or(2, |n| n.get())
+        .clamp(1, 8);
+    let chunk = n.div_ceil(workers).max(1);
+    let bar = progress::bar(n as u64, "profiles scored");
+    let mut rows: Vec<Row> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..n)
+            .step_by(chunk)
+            .map(|from| {
+                let to = (from + chunk).min(n);
+                let bar = &bar;
+                s.spawn(move || {
+                    let mut state = scorer.new_state();
+                    let mut class = Classified::default();
+                    let mut log = VecDeque::new();
+                    let mut rows = Vec::with_capacity(to - from);
+                    for p in from..to {
+                        scorer.reset(&mut state);
+                        log.clear();
+                        let ids =
+                            &loaded.order[loaded.starts[p] as usize..loaded.starts[p + 1] as usize];
+                        let mut any = false;
+                        for &i in ids {
+                            let ts = loaded.class(i, &mut class);
+                            if ts > now {
+                                break;
+                            }
+                            any = true;
+                            scorer
+                                .apply(&mut state, ts, &class, &mut log, &mut NoSink)
+                                .expect("events are in canonical order");
+                        }
+                        if any {
+                            rows.push(Row {
+                                profile: p as u32,
+                                snap: scorer.peek(&state, now, &log),
+                            });
+                        }
+                        if p % 65536 == 0 {
+                            bar.inc(65536.min(to - p) as u64);
+                        }
+                    }
+                    rows
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().expect("scorer panicked"))
+            .collect()
+    });
+    bar.finish_and_clear();
+    timing("score");
+    // Tier order (top tier first, disqualified last), then score, then id.
+    rows.sort_by(|a, b| {
+        a.snap
+            .tier
+            .cmp(&b.snap.tier)
+            .then(b.snap.score.total_cmp(&a.snap.score))
+            .then(a.profile.cmp(&b.profile))
+    });
+    rows
+}
+
+/// The events of one profile, decoded again from the inputs, in canonical order.
+pub fn profile_events(loaded: &Loaded, p: usize, paths: &[PathBuf]) -> Result<Vec<Event>> {
+    let ids = &loaded.order[loaded.starts[p] as usize..loaded.starts[p + 1] as usize];
+    let mut wanted: Vec<Vec<u64>> = vec![Vec::new(); paths.len().max(1)];
+    for &i in ids {
+        wanted[loaded.file(i) as usize].push(loaded.rec(i).line);
+    }
+    let mut by_place: FxHashMap<(u16, u64), Event> = FxHashMap::default();
+    for (fi, lines) in wanted.iter_mut().enumerate() {
+        lines.sort_unstable();
+        let path: &Path = &paths[fi];
+        input::pick_lines(path, lines, |n, text| {
+            let e = Event::from_json(text, || {
+                format!("line-{:016x}", intent_core::score::text_hash(text))
+            })
+            .map_err(|e| {
+                anyhow!(
+                    "{}:{n}: {e} (the input changed while reading?)",
+                    path.display()
+                )
+            })?;
+            by_place.insert((fi as u16, n), e);
+            Ok(())
+        })?;
+    }
+    ids.iter()
+        .map(|&i| {
+            let (file, line) = (loaded.file(i), loaded.rec(i).line);
+            by_place.remove(&(file, line)).ok_or_else(|| {
+                anyhow!(
+                    "{}:{line}: line not found again",
+                    paths[file as usize].display()
+                )
+            })
+        })
+        .collect()
+}
+
+/// One line on what was read and found.
+pub fn summary(scorer: &Scorer, loaded: &Loaded, rows: &[Row], now: Ts, secs: f64) -> String {
+    let plan = scorer.plan();
+    let mut counts: Vec<(String, usize)> =
+        plan.levels.iter().map(|l| (l.name.clone(), 0)).collect();
+    counts.push(("disqualified".into(), 0));
+    for r in rows {
+        let i = if r.snap.tier == intent_core::score::DISQUALIFIED {
+            counts.len() - 1
+        } else {
+            r.snap.tier as usize
+        };
+        counts[i].1 += 1;
+    }
+    let tiers: Vec<String> = counts.iter().map(|(n, c)| format!("{c} {n}")).collect();
+    format!(
+        "{} lines: {} events, {} duplicates, {} rejected → {} profiles as of {}: {} | {:.1} s, {:.0} events/s, {:.0} MB/s",
+        loaded.lines,
+        loaded.unique(),
+        loaded.duplicates,
+        loaded.rejected,
+        rows.len(),
+        format_timestamp(now),
+        tiers.join(", "),
+        secs,
+        loaded.lines as f64 / secs,
+        loaded.bytes as f64 / secs / 1e6,
+    )
+}
+
+impl Loaded {
+    /// Every unique event as (profile, record), in time order across profiles, the order a live
+    /// stream would deliver them. Each profile's events stay in canonical order.
+    pub fn time_ordered(&self) -> Vec<(u32, u32)> {
+        let mut all: Vec<(Ts, u32, u32)> = Vec::with_capacity(self.order.len());
+        for p in 0..self.profiles() {
+            for &i in &self.order[self.starts[p] as usize..self.starts[p + 1] as usize] {
+                all.push((self.rec(i).ts, p as u32, i));
+            }
+        }
+        // Stable: equal times keep each profile's canonical order.
+        all.sort_by_key(|x| x.0);
+        all.into_iter().map(|(_, p, i)| (p, i)).collect()
+    }
+}
