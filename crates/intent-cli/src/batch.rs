@@ -36,20 +36,29 @@ pub fn timing(phase: &str) {
     *last = Some(now);
 }
 
-/// One decoded event, reduced to what scoring needs. Its message id, signal hits and trait
-/// updates live in its block's arenas, so decoding keeps no allocation per event.
+/// One decoded event, reduced to what scoring needs: 40 bytes. Its message id and signal hits
+/// live in its block's arenas, and the rarer parts (alias ids, traits, sessions, sequence steps,
+/// overrides, disqualifiers) in an [`Extra`], so decoding keeps no allocation per event.
 struct Rec {
     ts: Ts,
     /// Line number in its input.
-    line: u64,
-    /// Message id: offset and length in the block's `msgs`.
-    msg: (u32, u32),
+    line: u32,
+    /// Message id: offset in the block's `msgs`, then its length.
+    msg: u32,
+    msg_len: u16,
+    /// Signal hits: count, then offset in the block's `hits`.
+    hits_len: u8,
+    hits: u32,
     user: u32,
     anon: u32,
+    /// Index in the block's `extras`, or `NONE`.
+    extra: u32,
+}
+
+/// What only some events carry.
+struct Extra {
     /// For `alias`: the previous id read as a user and as an anonymous id.
     prev: (u32, u32),
-    /// Signal hits: offset in the block's `hits`, count.
-    hits: (u32, u16),
     /// Trait updates: offset in the block's `traits`, count.
     traits: (u32, u16),
     steps: u64,
@@ -57,6 +66,15 @@ struct Rec {
     overrides: u32,
     disqualify: u32,
 }
+
+const NO_EXTRA: Extra = Extra {
+    prev: (NONE, NONE),
+    traits: (0, 0),
+    steps: 0,
+    session: None,
+    overrides: 0,
+    disqualify: 0,
+};
 
 /// A rejected line.
 pub struct Problem {
@@ -94,6 +112,7 @@ struct Parsed {
     msgs: String,
     hits: Vec<Hit>,
     traits: Vec<TraitUpdate>,
+    extras: Vec<Extra>,
     problems: Vec<Problem>,
 }
 
@@ -131,15 +150,17 @@ pub struct Loaded {
     pub bytes: u64,
 }
 
-fn parse_block(scorer: &Scorer, ids: &mut Ids, block: Block, worker: usize) -> Parsed {
+fn parse_block(scorer: &Scorer, ids: &mut Ids, block: Block, worker: usize) -> (Parsed, Vec<u8>) {
+    let lines = block.data.iter().filter(|&&b| b == b'\n').count() + 1;
     let mut out = Parsed {
         seq: block.seq,
         worker,
         file: block.file,
-        recs: Vec::with_capacity(block.data.len() / 256),
-        msgs: String::with_capacity(block.data.len() / 16),
+        recs: Vec::with_capacity(lines),
+        msgs: String::with_capacity(lines * 24),
         hits: Vec::new(),
         traits: Vec::new(),
+        extras: Vec::new(),
         problems: Vec::new(),
     };
     let mut class = Classified::default();
@@ -185,28 +206,50 @@ fn parse_block(scorer: &Scorer, ids: &mut Ids, block: Block, worker: usize) -> P
             }
             _ => (NONE, NONE),
         };
-        let msg = (out.msgs.len() as u32, event.message_id.len() as u32);
+        if event.message_id.len() > usize::from(u16::MAX) || this > u64::from(u32::MAX) {
+            out.problems.push(problem(
+                "messageId: longer than 65535 bytes, or line beyond 4 billion".into(),
+            ));
+            continue;
+        }
+        let msg = out.msgs.len() as u32;
         out.msgs.push_str(&event.message_id);
-        let hits = (out.hits.len() as u32, class.hits.len() as u16);
+        let hits = out.hits.len() as u32;
         out.hits.extend_from_slice(&class.hits);
-        let traits = (out.traits.len() as u32, class.traits.len() as u16);
-        out.traits.extend_from_slice(&class.traits);
+        let extra = if prev.0 != NONE
+            || !class.traits.is_empty()
+            || class.steps != 0
+            || class.session.is_some()
+            || class.overrides != 0
+            || class.disqualify != 0
+        {
+            let traits = (out.traits.len() as u32, class.traits.len() as u16);
+            out.traits.extend_from_slice(&class.traits);
+            out.extras.push(Extra {
+                prev,
+                traits,
+                steps: class.steps,
+                session: class.session,
+                overrides: class.overrides,
+                disqualify: class.disqualify,
+            });
+            out.extras.len() as u32 - 1
+        } else {
+            NONE
+        };
         out.recs.push(Rec {
             ts: event.timestamp,
-            line: this,
+            line: this as u32,
             msg,
+            msg_len: event.message_id.len() as u16,
+            hits_len: class.hits.len() as u8,
+            hits,
             user,
             anon,
-            prev,
-            hits,
-            traits,
-            steps: class.steps,
-            session: class.session,
-            overrides: class.overrides,
-            disqualify: class.disqualify,
+            extra,
         });
     }
-    out
+    (out, block.data)
 }
 
 /// Reads, parses, classifies, deduplicates and resolves the inputs.
@@ -249,7 +292,9 @@ pub fn load_from(
                     loop {
                         let block = rx.lock().expect("reader alive").recv();
                         let Ok(block) = block else { break };
-                        if tx.send(parse_block(scorer, &mut ids, block, w)).is_err() {
+                        let (parsed, data) = parse_block(scorer, &mut ids, block, w);
+                        input::recycle(data);
+                        if tx.send(parsed).is_err() {
                             break;
                         }
                     }
@@ -330,7 +375,9 @@ pub fn load_from(
         for r in &mut p.recs {
             r.user = map(r.user, users);
             r.anon = map(r.anon, anons);
-            r.prev = (map(r.prev.0, users), map(r.prev.1, anons));
+        }
+        for x in &mut p.extras {
+            x.prev = (map(x.prev.0, users), map(x.prev.1, anons));
         }
         loaded.block_start.push(loaded.block_of.len() as u32);
         loaded
@@ -360,7 +407,17 @@ impl Loaded {
     fn msg(&self, i: u32) -> &str {
         let r = self.rec(i);
         let block = &self.blocks[self.block_of[i as usize] as usize];
-        &block.msgs[r.msg.0 as usize..(r.msg.0 + r.msg.1) as usize]
+        &block.msgs[r.msg as usize..r.msg as usize + r.msg_len as usize]
+    }
+
+    fn extra(&self, i: u32) -> &Extra {
+        let r = self.rec(i);
+        let block = &self.blocks[self.block_of[i as usize] as usize];
+        if r.extra == NONE {
+            &NO_EXTRA
+        } else {
+            &block.extras[r.extra as usize]
+        }
     }
 
     /// Every record with its number, in input order.
@@ -373,7 +430,7 @@ impl Loaded {
                     (
                         start + j as u32,
                         r,
-                        &b.msgs[r.msg.0 as usize..(r.msg.0 + r.msg.1) as usize],
+                        &b.msgs[r.msg as usize..r.msg as usize + r.msg_len as usize],
                     )
                 })
             })
@@ -383,19 +440,23 @@ impl Loaded {
     pub fn class(&self, i: u32, out: &mut Classified) -> Ts {
         let block = &self.blocks[self.block_of[i as usize] as usize];
         let r = self.rec(i);
+        let x = if r.extra == NONE {
+            &NO_EXTRA
+        } else {
+            &block.extras[r.extra as usize]
+        };
         out.hits.clear();
-        out.hits.extend_from_slice(
-            &block.hits[r.hits.0 as usize..r.hits.0 as usize + r.hits.1 as usize],
-        );
+        out.hits
+            .extend_from_slice(&block.hits[r.hits as usize..r.hits as usize + r.hits_len as usize]);
         out.traits.clear();
         out.traits.extend_from_slice(
-            &block.traits[r.traits.0 as usize..r.traits.0 as usize + r.traits.1 as usize],
+            &block.traits[x.traits.0 as usize..x.traits.0 as usize + x.traits.1 as usize],
         );
         out.groups.clear();
-        out.steps = r.steps;
-        out.session = r.session;
-        out.overrides = r.overrides;
-        out.disqualify = r.disqualify;
+        out.steps = x.steps;
+        out.session = x.session;
+        out.overrides = x.overrides;
+        out.disqualify = x.disqualify;
         r.ts
     }
 
@@ -428,9 +489,10 @@ impl Loaded {
                     explicit,
                 });
             };
-            if r.prev.0 != NONE {
-                link(r.prev.0, true);
-                link(r.prev.1, true);
+            let prev = self.extra(i).prev;
+            if prev.0 != NONE {
+                link(prev.0, true);
+                link(prev.1, true);
             } else if r.anon != NONE {
                 link(r.anon, false);
             }
@@ -654,7 +716,7 @@ pub fn profile_events(loaded: &Loaded, p: usize, paths: &[PathBuf]) -> Result<Ve
     let ids = &loaded.order[loaded.starts[p] as usize..loaded.starts[p + 1] as usize];
     let mut wanted: Vec<Vec<u64>> = vec![Vec::new(); paths.len().max(1)];
     for &i in ids {
-        wanted[loaded.file(i) as usize].push(loaded.rec(i).line);
+        wanted[loaded.file(i) as usize].push(u64::from(loaded.rec(i).line));
     }
     let mut by_place: FxHashMap<(u16, u64), Event> = FxHashMap::default();
     for (fi, lines) in wanted.iter_mut().enumerate() {
@@ -676,7 +738,7 @@ pub fn profile_events(loaded: &Loaded, p: usize, paths: &[PathBuf]) -> Result<Ve
     }
     ids.iter()
         .map(|&i| {
-            let (file, line) = (loaded.file(i), loaded.rec(i).line);
+            let (file, line) = (loaded.file(i), u64::from(loaded.rec(i).line));
             by_place.remove(&(file, line)).ok_or_else(|| {
                 anyhow!(
                     "{}:{line}: line not found again",

@@ -8,6 +8,29 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+/// Spent block buffers, handed back by the parsers so the reader reuses them instead of asking
+/// the allocator (and the kernel) for fresh pages for every block.
+pub static SPARE: std::sync::Mutex<Vec<Vec<u8>>> = std::sync::Mutex::new(Vec::new());
+
+/// Returns a spent buffer for reuse.
+pub fn recycle(mut data: Vec<u8>) {
+    data.clear();
+    let mut spare = SPARE.lock().expect("spare buffers");
+    if spare.len() < 16 {
+        spare.push(data);
+    }
+}
+
+fn buffer(capacity: usize) -> Vec<u8> {
+    let mut data = SPARE
+        .lock()
+        .expect("spare buffers")
+        .pop()
+        .unwrap_or_default();
+    data.reserve(capacity);
+    data
+}
+
 /// A block of whole lines.
 pub struct Block {
     /// Position of the block in the input (0, 1, 2, ...).
@@ -89,22 +112,16 @@ pub fn blocks(
         let mut carry: Vec<u8> = Vec::new();
         let mut line = 1u64;
         loop {
-            let mut data = Vec::with_capacity(size + 4096);
+            let mut data = buffer(size + carry.len() + 4096);
             data.append(&mut carry);
             let start = data.len();
-            data.resize(size.max(start + 4096), 0);
-            let mut filled = start;
-            while filled < data.len() {
-                let n = reader
-                    .read(&mut data[filled..])
-                    .with_context(|| format!("reading {}", display(path)))?;
-                if n == 0 {
-                    break;
-                }
-                filled += n;
-            }
-            let eof = filled < data.len();
-            data.truncate(filled);
+            let want = size.max(start + 4096) - start;
+            (&mut reader)
+                .take(want as u64)
+                .read_to_end(&mut data)
+                .with_context(|| format!("reading {}", display(path)))?;
+            let filled = data.len();
+            let eof = filled - start < want;
             if !eof {
                 // Keep the partial last line for the next block.
                 match data.iter().rposition(|&b| b == b'\n') {
