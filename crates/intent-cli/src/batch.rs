@@ -86,27 +86,54 @@ pub struct Problem {
     pub error: String,
 }
 
-/// Ids interned by one worker.
-#[derive(Default)]
-struct Ids {
-    users: FxHashMap<Box<str>, u32>,
-    anons: FxHashMap<Box<str>, u32>,
+/// Ids shared by the parsers: every user id and anonymous id gets a number, in shards so that
+/// parsers rarely wait for each other.
+struct Interner {
+    /// Per shard: user ids, anonymous ids.
+    shards: Vec<std::sync::Mutex<[FxHashMap<Box<str>, u32>; 2]>>,
+    next: std::sync::atomic::AtomicU32,
 }
 
-impl Ids {
-    fn get(map: &mut FxHashMap<Box<str>, u32>, id: &str) -> u32 {
+const SHARDS: usize = 64;
+
+impl Interner {
+    fn new() -> Self {
+        Interner {
+            shards: (0..SHARDS).map(|_| Default::default()).collect(),
+            next: std::sync::atomic::AtomicU32::new(0),
+        }
+    }
+
+    fn get(&self, user: bool, id: &str) -> u32 {
+        let h = text_hash(id) as usize;
+        let mut shard = self.shards[h % SHARDS].lock().expect("interner shard");
+        let map = &mut shard[usize::from(user)];
         if let Some(&n) = map.get(id) {
             return n;
         }
-        let n = map.len() as u32;
+        let n = self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         map.insert(id.into(), n);
         n
+    }
+
+    /// The names by number.
+    fn into_names(self) -> Vec<(bool, Box<str>)> {
+        let n = self.next.into_inner() as usize;
+        let mut names: Vec<(bool, Box<str>)> = vec![(false, Box::from("")); n];
+        for shard in self.shards {
+            let [anons, users] = shard.into_inner().expect("interner shard");
+            for (user, map) in [(false, anons), (true, users)] {
+                for (id, k) in map {
+                    names[k as usize] = (user, id);
+                }
+            }
+        }
+        names
     }
 }
 
 struct Parsed {
     seq: usize,
-    worker: usize,
     file: u16,
     recs: Vec<Rec>,
     msgs: String,
@@ -135,7 +162,6 @@ pub struct Loaded {
     canon: Vec<u32>,
     /// Node names: (is a user, id).
     names: Vec<(bool, Box<str>)>,
-    node_index: FxHashMap<(bool, Box<str>), u32>,
     /// Lines read, duplicates skipped, rejected lines.
     pub lines: u64,
     /// Messages whose id was seen before.
@@ -150,11 +176,10 @@ pub struct Loaded {
     pub bytes: u64,
 }
 
-fn parse_block(scorer: &Scorer, ids: &mut Ids, block: Block, worker: usize) -> (Parsed, Vec<u8>) {
+fn parse_block(scorer: &Scorer, ids: &Interner, block: Block) -> (Parsed, Vec<u8>) {
     let lines = block.data.iter().filter(|&&b| b == b'\n').count() + 1;
     let mut out = Parsed {
         seq: block.seq,
-        worker,
         file: block.file,
         recs: Vec::with_capacity(lines),
         msgs: String::with_capacity(lines * 24),
@@ -192,18 +217,13 @@ fn parse_block(scorer: &Scorer, ids: &mut Ids, block: Block, worker: usize) -> (
             }
         };
         scorer.classify(&event, &mut class);
-        let user = event
-            .user_id
-            .as_deref()
-            .map_or(NONE, |u| Ids::get(&mut ids.users, u));
+        let user = event.user_id.as_deref().map_or(NONE, |u| ids.get(true, u));
         let anon = event
             .anonymous_id
             .as_deref()
-            .map_or(NONE, |a| Ids::get(&mut ids.anons, a));
+            .map_or(NONE, |a| ids.get(false, a));
         let prev = match (event.kind, event.previous_id.as_deref()) {
-            (EventType::Alias, Some(p)) => {
-                (Ids::get(&mut ids.users, p), Ids::get(&mut ids.anons, p))
-            }
+            (EventType::Alias, Some(p)) => (ids.get(true, p), ids.get(false, p)),
             _ => (NONE, NONE),
         };
         if event.message_id.len() > usize::from(u16::MAX) || this > u64::from(u32::MAX) {
@@ -282,23 +302,23 @@ pub fn load_from(
     let (block_tx, block_rx) = mpsc::sync_channel::<Block>(workers * 2);
     let block_rx = std::sync::Mutex::new(block_rx);
     let (parsed_tx, parsed_rx) = mpsc::channel::<Parsed>();
-    let (mut parsed, worker_ids) = std::thread::scope(|s| -> Result<(Vec<Parsed>, Vec<Ids>)> {
+    let ids = Interner::new();
+    let mut parsed = std::thread::scope(|s| -> Result<Vec<Parsed>> {
         let handles: Vec<_> = (0..workers)
-            .map(|w| {
+            .map(|_| {
                 let rx = &block_rx;
                 let tx = parsed_tx.clone();
+                let ids = &ids;
                 s.spawn(move || {
-                    let mut ids = Ids::default();
                     loop {
                         let block = rx.lock().expect("reader alive").recv();
                         let Ok(block) = block else { break };
-                        let (parsed, data) = parse_block(scorer, &mut ids, block, w);
+                        let (parsed, data) = parse_block(scorer, ids, block);
                         input::recycle(data);
                         if tx.send(parsed).is_err() {
                             break;
                         }
                     }
-                    ids
                 })
             })
             .collect();
@@ -307,44 +327,15 @@ pub fn load_from(
         let read_result =
             source(&mut |b| block_tx.send(b).map_err(|_| anyhow!("a parser stopped")));
         drop(block_tx);
-        let ids: Vec<Ids> = handles
-            .into_iter()
-            .map(|h| h.join().expect("parser panicked"))
-            .collect();
+        for h in handles {
+            h.join().expect("parser panicked");
+        }
         let parsed = collector.join().expect("collector panicked");
         read_result?;
-        Ok((parsed, ids))
+        Ok(parsed)
     })?;
     timing("parse");
     parsed.sort_by_key(|p| p.seq);
-
-    // Global node ids: users then anonymous ids, each worker's table mapped in.
-    let mut names: Vec<(bool, Box<str>)> = Vec::new();
-    let mut node_index: FxHashMap<(bool, Box<str>), u32> = FxHashMap::default();
-    let mut remap: Vec<(Vec<u32>, Vec<u32>)> = Vec::with_capacity(worker_ids.len());
-    for ids in worker_ids {
-        let mut users = vec![NONE; ids.users.len()];
-        let mut anons = vec![NONE; ids.anons.len()];
-        for (table, user, out) in [
-            (ids.users, true, &mut users),
-            (ids.anons, false, &mut anons),
-        ] {
-            for (id, local) in table {
-                let key = (user, id);
-                let global = match node_index.get(&key) {
-                    Some(&g) => g,
-                    None => {
-                        let g = names.len() as u32;
-                        names.push(key.clone());
-                        node_index.insert(key, g);
-                        g
-                    }
-                };
-                out[local as usize] = global;
-            }
-        }
-        remap.push((users, anons));
-    }
 
     let mut loaded = Loaded {
         paths: Vec::new(),
@@ -355,8 +346,7 @@ pub fn load_from(
         starts: Vec::new(),
         profile_node: Vec::new(),
         canon: Vec::new(),
-        names,
-        node_index,
+        names: ids.into_names(),
         lines: 0,
         duplicates: 0,
         problems: Vec::new(),
@@ -365,20 +355,12 @@ pub fn load_from(
         bytes: 0,
     };
     for (b, mut p) in parsed.into_iter().enumerate() {
-        let (users, anons) = &remap[p.worker];
-        let map = |n: u32, t: &[u32]| if n == NONE { NONE } else { t[n as usize] };
         loaded.rejected += p.problems.len() as u64;
         loaded.lines += (p.recs.len() + p.problems.len()) as u64;
         if loaded.problems.len() < 20 {
             loaded.problems.extend(p.problems.drain(..).take(20));
         }
-        for r in &mut p.recs {
-            r.user = map(r.user, users);
-            r.anon = map(r.anon, anons);
-        }
-        for x in &mut p.extras {
-            x.prev = (map(x.prev.0, users), map(x.prev.1, anons));
-        }
+        loaded.max_ts = p.recs.iter().map(|r| r.ts).fold(loaded.max_ts, Ts::max);
         loaded.block_start.push(loaded.block_of.len() as u32);
         loaded
             .block_of
@@ -386,7 +368,6 @@ pub fn load_from(
         loaded.blocks.push(p);
     }
     timing("merge");
-    loaded.resolve();
     Ok(loaded)
 }
 
@@ -460,24 +441,47 @@ impl Loaded {
         r.ts
     }
 
-    fn resolve(&mut self) {
-        // Each message id counts once: the first seen, in input order.
+    /// Resolves identities and groups events by profile as of `now`: events after `now`,
+    /// identity links included, do not exist yet.
+    pub fn resolve(&mut self, now: Ts) {
+        // Each message id counts once: the first seen, in input order. Ids are split by hash
+        // between threads, each keeping its own set.
         let mut unique = vec![true; self.len()];
+        let shards = std::thread::available_parallelism()
+            .map_or(2, |n| n.get())
+            .clamp(1, 8) as u64;
+        let this = &*self;
+        let repeated: Vec<Vec<u32>> = std::thread::scope(|s| {
+            let handles: Vec<_> = (0..shards)
+                .map(|k| {
+                    s.spawn(move || {
+                        let mut seen: FxHashSet<&str> = FxHashSet::default();
+                        seen.reserve(this.len() / shards as usize + 1);
+                        let mut repeated = Vec::new();
+                        for (i, _, msg) in this.iter() {
+                            // The top bits pick the shard; the set hashes on its own.
+                            if (text_hash(msg) >> 40) % shards == k && !seen.insert(msg) {
+                                repeated.push(i);
+                            }
+                        }
+                        repeated
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().expect("dedupe panicked"))
+                .collect()
+        });
         let mut duplicates = 0;
-        {
-            let mut seen: FxHashSet<&str> = FxHashSet::default();
-            seen.reserve(self.len());
-            for (i, _, msg) in self.iter() {
-                if !seen.insert(msg) {
-                    unique[i as usize] = false;
-                    duplicates += 1;
-                }
-            }
+        for i in repeated.into_iter().flatten() {
+            unique[i as usize] = false;
+            duplicates += 1;
         }
         self.duplicates = duplicates;
         let mut links = Vec::new();
         for (i, r, msg) in self.iter() {
-            if !unique[i as usize] || r.user == NONE {
+            if !unique[i as usize] || r.user == NONE || r.ts > now {
                 continue;
             }
             let mut link = |from: u32, explicit: bool| {
@@ -507,14 +511,12 @@ impl Loaded {
         let mut profile_of_node = vec![NONE; names.len()];
         let mut count: Vec<u32> = Vec::new();
         let mut rec_profile = vec![NONE; self.len()];
-        let mut max_ts = Ts::MIN;
         let mut profile_node = Vec::new();
         for (i, r, _) in self.iter() {
             let i = i as usize;
-            if !unique[i] {
+            if !unique[i] || r.ts > now {
                 continue;
             }
-            max_ts = max_ts.max(r.ts);
             let home = if r.user != NONE { r.user } else { r.anon };
             let c = self.canon[home as usize] as usize;
             if profile_of_node[c] == NONE {
@@ -526,7 +528,6 @@ impl Loaded {
             count[p as usize] += 1;
             rec_profile[i] = p;
         }
-        self.max_ts = max_ts;
         self.profile_node = profile_node;
         let mut starts = Vec::with_capacity(count.len() + 1);
         let mut acc = 0u32;
@@ -599,7 +600,11 @@ impl Loaded {
             _ => vec![(true, id), (false, id)],
         };
         for (user, raw) in candidates {
-            if let Some(&n) = self.node_index.get(&(user, Box::from(raw))) {
+            if let Some(n) = self
+                .names
+                .iter()
+                .position(|(u, id)| *u == user && &**id == raw)
+            {
                 let c = self.canon[n as usize];
                 if let Some(p) = self.profile_node.iter().position(|&x| x == c) {
                     return Some(p);
@@ -668,18 +673,13 @@ pub fn score(scorer: &Scorer, loaded: &Loaded, now: Ts) -> Vec<Row> {
                         log.clear();
                         let ids =
                             &loaded.order[loaded.starts[p] as usize..loaded.starts[p + 1] as usize];
-                        let mut any = false;
                         for &i in ids {
                             let ts = loaded.class(i, &mut class);
-                            if ts > now {
-                                break;
-                            }
-                            any = true;
                             scorer
                                 .apply(&mut state, ts, &class, &mut log, &mut NoSink)
                                 .expect("events are in canonical order");
                         }
-                        if any {
+                        {
                             rows.push(Row {
                                 profile: p as u32,
                                 snap: scorer.peek(&state, now, &log),
@@ -764,14 +764,20 @@ pub fn summary(scorer: &Scorer, loaded: &Loaded, rows: &[Row], now: Ts, secs: f6
         counts[i].1 += 1;
     }
     let tiers: Vec<String> = counts.iter().map(|(n, c)| format!("{c} {n}")).collect();
+    let later = loaded.lines - loaded.duplicates - loaded.rejected - loaded.unique() as u64;
+    let later = if later > 0 {
+        format!(", {later} after it")
+    } else {
+        String::new()
+    };
     format!(
-        "{} lines: {} events, {} duplicates, {} rejected → {} profiles as of {}: {} | {:.1} s, {:.0} events/s, {:.0} MB/s",
+        "{} lines: {} events as of {} ({} duplicates, {} rejected{later}) → {} profiles: {} | {:.1} s, {:.0} lines/s, {:.0} MB/s",
         loaded.lines,
         loaded.unique(),
+        format_timestamp(now),
         loaded.duplicates,
         loaded.rejected,
         rows.len(),
-        format_timestamp(now),
         tiers.join(", "),
         secs,
         loaded.lines as f64 / secs,

@@ -137,7 +137,7 @@ pub fn run(a: BenchArgs) -> Result<()> {
         seed: a.seed,
         start: intent_core::time::parse_timestamp("2026-01-01T00:00:00Z").expect("valid"),
     };
-    let loaded = batch::load_from(&scorer, |emit| {
+    let mut loaded = batch::load_from(&scorer, |emit| {
         let mut w = Blocks {
             buf: Vec::with_capacity(2 << 20),
             seq: 0,
@@ -151,6 +151,7 @@ pub fn run(a: BenchArgs) -> Result<()> {
         }
         Ok(())
     })?;
+    loaded.resolve(loaded.max_ts);
     // Decoded events in time order: (profile, time, classification).
     let stream: Vec<(u32, i64, Classified)> = loaded
         .time_ordered()

@@ -250,8 +250,9 @@ fn replay(a: ReplayArgs) -> Result<()> {
     let at = a.at.as_deref().map(parse_moment).transpose()?;
     let began = Instant::now();
     let scorer = intent_core::score::Scorer::new(plan);
-    let loaded = batch::load(&scorer, &a.files)?;
+    let mut loaded = batch::load(&scorer, &a.files)?;
     let now = at.unwrap_or(loaded.max_ts);
+    loaded.resolve(now);
     let result = batch::score(&scorer, &loaded, now);
     let secs = began.elapsed().as_secs_f64();
     let plan = scorer.plan();
@@ -293,11 +294,12 @@ fn explain(a: ExplainArgs) -> Result<()> {
     }
     let plan = load_plan(&a.plan)?;
     let scorer = intent_core::score::Scorer::new(plan);
-    let loaded = batch::load(&scorer, &a.files)?;
+    let mut loaded = batch::load(&scorer, &a.files)?;
     let now = match a.at.as_deref() {
         Some(t) => parse_moment(t)?,
         None => loaded.max_ts,
     };
+    loaded.resolve(now);
     let Some(profile) = loaded.find_profile(&a.profile) else {
         bail!("no profile has the id `{}` in the input", a.profile);
     };

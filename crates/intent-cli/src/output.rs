@@ -3,7 +3,7 @@
 use crate::Format;
 use crate::batch::{Loaded, Row};
 use anyhow::Result;
-use comfy_table::{CellAlignment, ContentArrangement, Table, presets};
+use comfy_table::{CellAlignment, ColumnConstraint, ContentArrangement, Table, Width};
 use intent_core::explain::Explanation;
 use intent_core::score::{Scorer, tier_name};
 use intent_core::time::{Ts, format_timestamp};
@@ -12,13 +12,25 @@ use std::io::Write;
 
 const WIDTH: u16 = 100;
 
+/// No outer border, a line under the header, light column rules, no lines between rows.
+const STYLE: &str = "     ═╪ ┆          ";
+
 fn table(header: &[&str]) -> Table {
     let mut t = Table::new();
-    t.load_preset(presets::UTF8_HORIZONTAL_ONLY)
+    t.load_preset(STYLE)
         .set_content_arrangement(ContentArrangement::Dynamic)
         .set_width(WIDTH)
         .set_header(header.to_vec());
     t
+}
+
+/// Keeps a column on one line (dates, numbers); the text columns wrap instead.
+fn keep(t: &mut Table, columns: &[(usize, u16)]) {
+    for &(c, w) in columns {
+        if let Some(col) = t.column_mut(c) {
+            col.set_constraint(ColumnConstraint::LowerBoundary(Width::Fixed(w)));
+        }
+    }
 }
 
 fn right(t: &mut Table, columns: &[usize]) {
@@ -76,7 +88,7 @@ pub fn profiles(
     match format {
         Format::Table => {
             let mut t = table(&[
-                "#", "profile", "tier", "since", "score", "fit", "grade", "events", "reason",
+                "#", "profile", "tier", "since", "score", "fit", "events", "reason",
             ]);
             let mut shown = 0;
             for (i, r) in selected.enumerate() {
@@ -87,13 +99,13 @@ pub fn profiles(
                     tier_name(plan, r.snap.tier).to_string(),
                     r.snap.tier_since.map(short).unwrap_or_default(),
                     format!("{:.1}", r.snap.score),
-                    format!("{:.0}", r.snap.fit),
-                    grade(r),
+                    format!("{:.0} {}", r.snap.fit, grade(r)),
                     r.snap.events.to_string(),
                     reason(scorer, r),
                 ]);
             }
-            right(&mut t, &[0, 4, 5, 7]);
+            right(&mut t, &[0, 4, 5, 6]);
+            keep(&mut t, &[(3, 18), (2, 7), (4, 7)]);
             if shown == 0 {
                 writeln!(out, "no profiles in that tier")?;
             } else {
@@ -207,7 +219,11 @@ pub fn explanation(
             for c in &x.contributions {
                 t.add_row(vec![
                     short(c.ts),
-                    format!("{} {}", c.kind, c.rule),
+                    if c.kind == "signal" {
+                        c.rule.clone()
+                    } else {
+                        format!("{} {}", c.kind, c.rule)
+                    },
                     c.label.clone(),
                     format!("{:.1}", c.offered),
                     format!("{:.1}", c.awarded),
@@ -216,6 +232,7 @@ pub fn explanation(
                 ]);
             }
             right(&mut t, &[3, 4, 5]);
+            keep(&mut t, &[(0, 18), (3, 9), (4, 9), (5, 8)]);
             writeln!(out, "{t}")?;
             writeln!(out, "  total left at {}: {:.2} points", short(now), x.score)?;
             if !x.fit_rules.is_empty() {
