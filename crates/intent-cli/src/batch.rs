@@ -90,11 +90,14 @@ pub struct Problem {
 /// parsers rarely wait for each other.
 struct Interner {
     /// Per shard: user ids, anonymous ids.
-    shards: Vec<std::sync::Mutex<[FxHashMap<Box<str>, u32>; 2]>>,
+    shards: Vec<std::sync::Mutex<Shard>>,
     next: std::sync::atomic::AtomicU32,
 }
 
 const SHARDS: usize = 64;
+
+/// Anonymous ids, then user ids.
+type Shard = [FxHashMap<Box<str>, u32>; 2];
 
 impl Interner {
     fn new() -> Self {
@@ -189,10 +192,7 @@ fn parse_block(scorer: &Scorer, ids: &Interner, block: Block) -> (Parsed, Vec<u8
         problems: Vec::new(),
     };
     let mut class = Classified::default();
-    let mut line_no = block.first_line;
-    for raw in block.data.split(|&b| b == b'\n') {
-        let this = line_no;
-        line_no += 1;
+    for (this, raw) in (block.first_line..).zip(block.data.split(|&b| b == b'\n')) {
         let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
         if raw.iter().all(u8::is_ascii_whitespace) {
             continue;
@@ -605,7 +605,7 @@ impl Loaded {
                 .iter()
                 .position(|(u, id)| *u == user && &**id == raw)
             {
-                let c = self.canon[n as usize];
+                let c = self.canon[n];
                 if let Some(p) = self.profile_node.iter().position(|&x| x == c) {
                     return Some(p);
                 }

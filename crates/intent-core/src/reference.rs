@@ -156,8 +156,9 @@ fn score_profile(plan: &Plan, id: &str, evs: &[&Event], now: Ts) -> RefProfile {
     let mut passed: Vec<(usize, Ts)> = Vec::new(); // (signal, time) passing frequency
     let mut seq_done: Vec<Option<usize>> = vec![None; plan.sequences.len()];
     let mut seq_passed: Vec<Vec<Ts>> = vec![Vec::new(); plan.sequences.len()];
-    // Session tracking.
-    let mut session: Option<(Option<String>, Ts, f64, HashSet<String>, BTreeSet<usize>)> = None;
+    // Session tracking: key, last time, dwell, depth values seen, bands awarded.
+    type Session = (Option<String>, Ts, f64, HashSet<String>, BTreeSet<usize>);
+    let mut session: Option<Session> = None;
     let score_at = |awards: &[(usize, Ts, RuleRef, f64, f64, usize)], t: Ts| -> f64 {
         awards
             .iter()
@@ -271,8 +272,8 @@ fn score_profile(plan: &Plan, id: &str, evs: &[&Event], now: Ts) -> RefProfile {
                 }
                 // Greedy: steps 1..k-1 in order strictly between s and i.
                 let mut j = 1;
-                for m in s + 1..i {
-                    if j < k - 1 && step_matches(j, evs[m]) {
+                for &e in &evs[s + 1..i] {
+                    if j < k - 1 && step_matches(j, e) {
                         j += 1;
                     }
                 }

@@ -935,13 +935,5 @@ pub fn tier_name(plan: &Plan, tier: u8) -> &str {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn once_bits_fit_for_all_signals() {
-        // 64 signals need 8 bytes of once-bits; sequences use the next 8.
-        assert!(crate::plan::MAX_SIGNALS / 8 <= 8);
-    }
-}
+// 64 signals need 8 bytes of once-bits; sequences use the next 8.
+const _: () = assert!(crate::plan::MAX_SIGNALS / 8 <= 8);
