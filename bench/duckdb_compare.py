@@ -8,14 +8,20 @@ engagement score of every person with SQL. Both runs read the same file, use the
 
 Usage:
     python3 bench/duckdb_compare.py FILE.ndjson [--plan bench/warehouse.yaml] [--at 2026-03-01]
-    python3 bench/duckdb_compare.py --check-only     # small generated file: agreement only, CI
+    python3 bench/duckdb_compare.py --check-only     # CI: small generated file, agreement only
 
-The SQL (run in-process by the `duckdb` module, default threads; timed from reading the file to
-writing the scores out as CSV, like `intent replay --format csv`):
+Both are timed by wall clock: `intent replay --tier all --format csv` as a subprocess, and the
+SQL below as one `COPY (WITH ...) TO 'scores.csv'` statement run in-process by the `duckdb` module
+with its default settings (threads = cores), from reading the file to writing the scores. The
+ratio is DuckDB time / intent time; events/s counts unique events for both.
+
+The SQL is one query of CTEs, as an analyst would write it (print it with `--show-sql`):
 
 1. `ev`: `read_ndjson` with explicit columns (only the properties the rules test), one row per
    line, numbered in file order (`rn`); the name is `event` for track calls, `name` otherwise.
-2. Duplicates: a message id counts once, the first line in the file (`min(rn)` per id).
+2. Duplicates: a message id counts once, the first line in the file (`min(rn)` per id). Then
+   only events at or before `now` count, for identity too (as `intent replay --at` does: what
+   was known at that moment; crates/intent-core/src/reference.rs still links over all events).
 3. Identity, the engine's rules (crates/intent-core/src/identity.rs) as a warehouse would
    write them: an alias (`previousId` -> `userId`) maps the previous id, whether it was a user or
    an anonymous id, to the alias's user; the latest alias of an id wins and chains are followed
@@ -24,7 +30,7 @@ writing the scores out as CSV, like `intent replay --format csv`):
    (by time, then message id) seen on an event carrying both ids, else `anon:<anonymousId>`.
    This equals the engine's union-find whenever an anonymous id that was first linked to one user
    is not later aliased to another (see LIMITS); the generated data never does that.
-4. Hits: one `SELECT ... WHERE <match>` per signal, `UNION ALL`, for events at or before `now`.
+4. Hits: one `SELECT ... WHERE <match>` per signal, `UNION ALL`.
 5. Frequency: `row_number()` over (profile, signal, calendar bucket) in canonical order (time,
    then message id) keeps the first N; `once` is one bucket for all time.
 6. Caps: the engine clamps each award to the room left, `cap - sum(|awarded|)` in the bucket.
@@ -40,14 +46,17 @@ LIMITS: only plans of signals (no sessions, sequences or `per`; fit, overrides a
 do not change the engagement score and are ignored); `when` may test type, event/name, channel
 and `properties.*` equality / `one_of` on text. Identity edge cases the SQL does not reproduce (an
 anonymous id linked to user A, later aliased to user B: the engine then moves all of A to B) are
-counted as `alias-after-link` and reported; the check fails on any other difference.
+counted and reported when the scores disagree (the check still fails: the generated data has
+none). The rules are read from the plan with PyYAML if installed; else the RULES table below,
+a hand translation of bench/warehouse.yaml, is used (with PyYAML it is checked against the plan).
 
-The comparison reads the CSV `intent` wrote (scores to 4 decimals): a profile agrees when the SQL
-score rounded to 4 decimals equals it (`--json` compares full-precision scores at 1e-6 instead).
+Agreement, per profile: the same profiles on both sides, the same number of events (at or before
+`now`: checks identity and duplicates), and scores within 1e-6. `intent` prints CSV scores with 4
+decimals, so there the SQL score is rounded to 4 decimals first; `--json` (and `--check-only`)
+read intent's JSON lines and compare full-precision scores. Exit status 1 on any disagreement.
 """
 
 import argparse
-import csv
 import datetime as dt
 import os
 import re
@@ -232,10 +241,12 @@ WITH RECURSIVE
   -- 2. Each message id once: its first line.
   uniq AS (SELECT * FROM ev WHERE rn IN (SELECT min(rn) FROM ev GROUP BY mid)),
   as_of AS (SELECT coalesce({at}, max(ts)) AS now_ms FROM uniq),
+  -- Scoring as of `now` sees only what had happened by then: later events, links included, wait.
+  known AS (SELECT * FROM uniq WHERE ts <= {now}),
   -- 3. Identity. A previous id (user or anonymous) -> the user of its latest alias, chains followed.
   alias_step AS (
     SELECT pid AS id, arg_max(uid, (ts, mid)) AS next
-    FROM uniq WHERE type = 'alias' AND uid IS NOT NULL AND pid IS NOT NULL GROUP BY pid),
+    FROM known WHERE type = 'alias' AND uid IS NOT NULL AND pid IS NOT NULL GROUP BY pid),
   chain(id, cur, depth) AS (
     SELECT id, next, 1 FROM alias_step
     UNION ALL
@@ -245,23 +256,23 @@ WITH RECURSIVE
   -- An anonymous id not aliased -> the first user seen with it on one event (through aliases).
   first_link AS (
     SELECT aid, arg_min(uid, (ts, mid)) AS usr
-    FROM uniq WHERE uid IS NOT NULL AND aid IS NOT NULL
+    FROM known WHERE uid IS NOT NULL AND aid IS NOT NULL
       AND NOT (type = 'alias' AND pid IS NOT NULL) GROUP BY aid),
   anon_user AS (
     SELECT id AS aid, usr FROM aliased
     UNION ALL
     SELECT l.aid, coalesce(a.usr, l.usr) FROM first_link l LEFT JOIN aliased a ON a.id = l.usr
     WHERE l.aid NOT IN (SELECT id FROM aliased)),
-  -- Each event's profile; only events at or before `now` are scored.
+  -- Each event's profile.
   scored_events AS (
     SELECT e.*,
            CASE WHEN e.uid IS NOT NULL THEN 'user:' || coalesce(u.usr, e.uid)
                 WHEN a.usr IS NOT NULL THEN 'user:' || a.usr
                 ELSE 'anon:' || e.aid END AS profile
-    FROM uniq e
+    FROM known e
     LEFT JOIN aliased u ON u.id = e.uid
     LEFT JOIN anon_user a ON a.aid = e.aid AND e.uid IS NULL
-    WHERE (e.uid IS NOT NULL OR e.aid IS NOT NULL) AND e.ts <= {now}),
+    WHERE e.uid IS NOT NULL OR e.aid IS NOT NULL),
   -- 4. One row per (event, signal it matches), with the signal's numbers.
   hits AS (
 {hits_sql}),
@@ -314,7 +325,7 @@ def run_intent(binary, plan, path, at, out_path, fmt):
         secs = time.perf_counter() - began
     if r.returncode != 0:
         sys.exit(f"intent failed ({r.returncode}):\n{r.stderr}")
-    return secs, r.stderr.strip().splitlines()[-1] if r.stderr.strip() else "", cmd
+    return secs, r.stderr.strip().splitlines()[-1] if r.stderr.strip() else ""
 
 
 def compare(con, intent_out, fmt):
@@ -365,65 +376,48 @@ def alias_after_link(con, path):
     """).fetchone()[0]
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("file", nargs="?", help="NDJSON events (from `intent gen`)")
-    ap.add_argument("--plan", default=DEFAULT_PLAN)
-    ap.add_argument("--at", help="as-of time (date or RFC 3339); default: latest event in the file")
-    ap.add_argument("--intent", default=os.path.join(ROOT, "target", "release", "intent"))
-    ap.add_argument("--json", action="store_true", help="read intent's JSON lines (full precision)")
-    ap.add_argument("--keep", action="store_true", help="keep the work directory (both outputs)")
-    ap.add_argument("--check-only", action="store_true",
-                    help="generate a small file (2000 profiles, 30 days) and check agreement")
-    a = ap.parse_args()
-
-    if not os.path.exists(a.intent):
-        sys.exit(f"no intent binary at {a.intent}: cargo build --release -p intent-cli")
-    rules, decay, source = load_rules(a.plan)
-    work = tempfile.mkdtemp(prefix="intent-duckdb-")
-    path = a.file
-    if a.check_only:
-        path = os.path.join(work, "small.ndjson")
-        subprocess.run([a.intent, "gen", "--profiles", "2000", "--days", "30", "--seed", "3",
-                        "-o", path], check=True, stderr=subprocess.DEVNULL)
-    if not path:
-        ap.error("give an NDJSON file or --check-only")
-    fmt = "json" if a.json else "csv"
+def run(a, rules, decay, source, path, at, fmt, work):
+    """One comparison: both runs on `path` as of `at`; prints the report, returns agreement."""
     intent_out = os.path.join(work, f"intent.{fmt}")
     sql_out = os.path.join(work, "duckdb.csv")
-    now_ms = parse_at(a.at) if a.at else None
+    now_ms = parse_at(at) if at else None
 
     # The engine.
-    intent_secs, summary, cmd = run_intent(a.intent, a.plan, path, a.at, intent_out, fmt)
+    intent_secs, summary = run_intent(a.intent, a.plan, path, at, intent_out, fmt)
 
-    # DuckDB, in-process.
+    # DuckDB, in-process, default settings.
     con = duckdb.connect()
     threads = con.execute("SELECT current_setting('threads')").fetchone()[0]
     began = time.perf_counter()
     con.execute(build_sql(path, rules, decay, now_ms, sql_out))
     sql_secs = time.perf_counter() - began
 
+    # Not timed: read both outputs back and compare.
     con.execute(f"CREATE TEMP TABLE scores AS SELECT * FROM read_csv({q(sql_out)}, header = true, "
                 "columns = {'profile': 'VARCHAR', 'score': 'DOUBLE', 'events': 'BIGINT', 'now_ms': 'BIGINT'})")
     now, events = con.execute("SELECT any_value(now_ms), sum(events) FROM scores").fetchone()
-    counts = re.match(r"(\d+) lines: (\d+) events, (\d+) duplicates", summary)
-    lines, events, dups = map(int, counts.groups()) if counts else ("?", events, "?")
+    # Line, event and duplicate counts from intent's summary line (events: else the SQL's).
+    found = {k: re.search(rf"(\d+) {k}", summary) for k in ("lines", "events", "duplicates")}
+    lines, events, dups = (int(m.group(1)) if m else d for m, d in
+                           zip(found.values(), ("?", events, "?")))
     res, worst = compare(con, intent_out, fmt)
     ok = (res["differ"] == 0 and res["events_differ"] == 0
           and res["intent_profiles"] == res["sql_profiles"] == res["both"])
     gap = 0 if ok else alias_after_link(con, path)
 
     mb = os.path.getsize(path) / 1e6
-    cores = os.cpu_count()
-    at_text = dt.datetime.fromtimestamp(now / 1000, dt.timezone.utc).isoformat(timespec="milliseconds")
+    at_text = "?" if now is None else dt.datetime.fromtimestamp(now / 1000, dt.timezone.utc).isoformat(
+        timespec="milliseconds").replace("+00:00", "Z")
     print(f"file        {path}: {mb:.0f} MB, {lines} lines, {events} events ({dups} duplicates)")
-    print(f"plan        {a.plan}: {len(rules)} signals ({source}); as of {at_text}")
+    print(f"plan        {a.plan}: {len(rules)} signals ({source}); as of {at_text}"
+          + ("" if at else " (latest event)"))
     print(f"intent      {intent_secs:7.2f} s  {events / intent_secs:12,.0f} events/s   "
           f"(replay --format {fmt}, wall clock incl. writing the output)")
     print(f"            {summary}")
     print(f"duckdb      {sql_secs:7.2f} s  {events / sql_secs:12,.0f} events/s   "
-          f"(duckdb {duckdb.__version__}, {threads} threads on {cores} cores, read_ndjson to CSV)")
-    print(f"ratio       duckdb / intent = {sql_secs / intent_secs:.2f}")
+          f"(duckdb {duckdb.__version__}, {threads} threads on {os.cpu_count()} cores; "
+          "read_ndjson to CSV)")
+    print(f"ratio       duckdb time / intent time = {sql_secs / intent_secs:.2f}")
     print(f"profiles    intent {res['intent_profiles']}, duckdb {res['sql_profiles']}, "
           f"in both {res['both']}")
     tol = "rounded to 4 decimals as intent prints them" if fmt == "csv" else "full precision"
@@ -432,14 +426,52 @@ def main():
     if gap:
         print(f"identity    {gap} anonymous ids linked to one user, then aliased to another "
               "(the SQL keeps the first user's own history apart; the engine merges it)")
-    if not ok:
-        for w in worst:
-            print(f"  differs: {w[0]}: intent {w[1]} ({w[3]} events), duckdb {w[2]} ({w[4]} events)")
-    if a.keep:
-        print(f"kept        {work} (intent.{fmt}, duckdb.csv{', small.ndjson' if a.check_only else ''})")
-    else:
-        shutil.rmtree(work, ignore_errors=True)
+    for w in [] if ok else worst:
+        print(f"  differs   {w[0]}: intent {w[1]} ({w[3]} events), duckdb {w[2]} ({w[4]} events)")
     print("agreement   " + ("OK" if ok else "FAILED" + (" (see identity above)" if gap else "")))
+    return ok
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("file", nargs="?", help="NDJSON events (from `intent gen`)")
+    ap.add_argument("--plan", default=DEFAULT_PLAN)
+    ap.add_argument("--at", help="as-of time (date or RFC 3339); default: latest event in the file")
+    ap.add_argument("--intent", default=os.path.join(ROOT, "target", "release", "intent"))
+    ap.add_argument("--json", action="store_true",
+                    help="read intent's JSON lines: compare full-precision scores")
+    ap.add_argument("--keep", action="store_true", help="keep the work directory (both outputs)")
+    ap.add_argument("--check-only", action="store_true",
+                    help="CI: generate a small file (2000 profiles, 30 days, seed 3) and check "
+                    "agreement at full precision, as of its latest event and as of mid-window")
+    ap.add_argument("--show-sql", action="store_true", help="print the SQL and exit")
+    a = ap.parse_args()
+
+    if a.show_sql:
+        rules, decay, _ = load_rules(a.plan)
+        print(build_sql(a.file or "events.ndjson", rules, decay, parse_at(a.at) if a.at else None,
+                        "scores.csv"))
+        return
+    if not os.path.exists(a.intent):
+        sys.exit(f"no intent binary at {a.intent}: cargo build --release -p intent-cli")
+    if not a.file and not a.check_only:
+        ap.error("give an NDJSON file or --check-only")
+    rules, decay, source = load_rules(a.plan)
+    work = tempfile.mkdtemp(prefix="intent-duckdb-")
+    try:
+        if a.check_only:
+            path = os.path.join(work, "small.ndjson")
+            subprocess.run([a.intent, "gen", "--profiles", "2000", "--days", "30", "--seed", "3",
+                            "-o", path], check=True, stderr=subprocess.DEVNULL)
+            ok = all([run(a, rules, decay, source, path, at, "json", work)
+                      for at in [a.at, "2026-01-17T12:34:56.789Z"]])
+        else:
+            ok = run(a, rules, decay, source, a.file, a.at, "json" if a.json else "csv", work)
+    finally:
+        if a.keep:
+            print(f"kept        {work}")
+        else:
+            shutil.rmtree(work, ignore_errors=True)
     sys.exit(0 if ok else 1)
 
 

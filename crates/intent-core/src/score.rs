@@ -219,12 +219,16 @@ struct TraitSlot {
 struct Layout {
     size: usize,
     accs: usize,
+    /// Once-bits of signals, then of sequences.
     once: usize,
+    once_seq: usize,
     freq: Vec<Option<usize>>,
     cap: Vec<Option<usize>>,
     seq: Vec<(usize, Option<usize>)>,
     session: usize,
     traits: usize,
+    /// Bytes per trait slot's predicate mask (1, 2 or 4).
+    trait_width: usize,
 }
 
 // Fixed header offsets.
@@ -349,7 +353,13 @@ impl Scorer {
             step_base.push(n);
             n += q.steps.len();
         }
-        let layout = Self::layout(&plan, slots.len());
+        let widest = slots.iter().map(|s| s.preds.len()).max().unwrap_or(0);
+        let trait_width = match widest {
+            0..=8 => 1,
+            9..=16 => 2,
+            _ => 4,
+        };
+        let layout = Self::layout(&plan, slots.len(), trait_width);
         Scorer {
             plan,
             layout,
@@ -362,7 +372,7 @@ impl Scorer {
         }
     }
 
-    fn layout(plan: &Plan, n_slots: usize) -> Layout {
+    fn layout(plan: &Plan, n_slots: usize, trait_width: usize) -> Layout {
         let mut at = HEADER;
         let mut take = |n: usize| {
             let o = at;
@@ -370,12 +380,16 @@ impl Scorer {
             o
         };
         let accs = take(8 * plan.decay_classes.len());
-        let any_once = plan.signals.iter().any(|s| s.frequency == Frequency::Once)
-            || plan
-                .sequences
-                .iter()
-                .any(|s| s.frequency == Frequency::Once);
-        let once = if any_once { take(16) } else { 0 };
+        let once = if plan.signals.iter().any(|s| s.frequency == Frequency::Once) {
+            take(plan.signals.len().div_ceil(8))
+        } else {
+            0
+        };
+        let once_seq = if plan.sequences.iter().any(|s| s.frequency == Frequency::Once) {
+            take(plan.sequences.len().div_ceil(8))
+        } else {
+            0
+        };
         let freq = plan
             .signals
             .iter()
@@ -399,11 +413,13 @@ impl Scorer {
             Some(s) => take(S_DEPTH + 4 * s.depth_limit as usize),
             None => 0,
         };
-        let traits = take(4 * n_slots);
+        let traits = take(trait_width * n_slots);
         Layout {
             size: at,
             accs,
             once,
+            once_seq,
+            trait_width,
             freq,
             cap,
             seq,
@@ -447,7 +463,7 @@ impl Scorer {
             set_i64(s, self.layout.session + S_LAST, NONE_TS);
         }
         for (i, slot) in self.slots.iter().enumerate() {
-            set_u32(s, self.layout.traits + 4 * i, slot.absent_mask);
+            self.set_mask(s, i, slot.absent_mask);
         }
     }
 
@@ -586,7 +602,7 @@ impl Scorer {
             self.step_tier(s, ts, sink);
         }
         for t in &c.traits {
-            set_u32(s, l.traits + 4 * t.slot as usize, t.mask);
+            self.set_mask(s, t.slot as usize, t.mask);
         }
 
         let mut award = |s: &mut [u8], rule: RuleRef, raw: f64, points: f64, class: usize| {
@@ -680,7 +696,7 @@ impl Scorer {
                     let allowed = match q.frequency {
                         Frequency::Every => true,
                         Frequency::Once => {
-                            let o = l.once + 8 + qi / 8;
+                            let o = l.once_seq + qi / 8;
                             let first = s[o] & (1 << (qi % 8)) == 0;
                             s[o] |= 1 << (qi % 8);
                             first
@@ -784,7 +800,20 @@ impl Scorer {
     fn holds(&self, s: &[u8], needs: &[(usize, u32)]) -> bool {
         needs
             .iter()
-            .all(|&(slot, bit)| get_u32(s, self.layout.traits + 4 * slot) & bit != 0)
+            .all(|&(slot, bit)| self.mask(s, slot) & bit != 0)
+    }
+
+    /// A trait slot's predicate mask.
+    fn mask(&self, s: &[u8], slot: usize) -> u32 {
+        let (w, o) = (self.layout.trait_width, self.layout.traits + self.layout.trait_width * slot);
+        let mut b = [0u8; 4];
+        b[..w].copy_from_slice(&s[o..o + w]);
+        u32::from_le_bytes(b)
+    }
+
+    fn set_mask(&self, s: &mut [u8], slot: usize, mask: u32) {
+        let (w, o) = (self.layout.trait_width, self.layout.traits + self.layout.trait_width * slot);
+        s[o..o + w].copy_from_slice(&mask.to_le_bytes()[..w]);
     }
 
     fn disqualifier_of(&self, s: &[u8]) -> Option<usize> {
@@ -935,5 +964,3 @@ pub fn tier_name(plan: &Plan, tier: u8) -> &str {
     }
 }
 
-// 64 signals need 8 bytes of once-bits; sequences use the next 8.
-const _: () = assert!(crate::plan::MAX_SIGNALS / 8 <= 8);

@@ -98,3 +98,11 @@ fn errors_name_line_column_and_fix() {
         ))
     );
 }
+
+/// The hot state of a profile under the showroom plan stays within its budget (issue #2:
+/// at most 256 bytes), so a million profiles fit in a quarter of a gigabyte.
+#[test]
+fn showroom_state_fits_the_budget() {
+    let scorer = intent_core::score::Scorer::new(shipped("showroom.yaml"));
+    assert!(scorer.state_size() <= 256, "{} bytes", scorer.state_size());
+}
