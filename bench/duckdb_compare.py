@@ -21,7 +21,7 @@ The SQL is one query of CTEs, as an analyst would write it (print it with `--sho
    line, numbered in file order (`rn`); the name is `event` for track calls, `name` otherwise.
 2. Duplicates: a message id counts once, the first line in the file (`min(rn)` per id). Then
    only events at or before `now` count, for identity too (as `intent replay --at` does: what
-   was known at that moment; crates/intent-core/src/reference.rs still links over all events).
+   was known at that moment; crates/intent-core/src/reference.rs does the same).
 3. Identity, the engine's rules (crates/intent-core/src/identity.rs) as a warehouse would
    write them: an alias (`previousId` -> `userId`) maps the previous id, whether it was a user or
    an anonymous id, to the alias's user; the latest alias of an id wins and chains are followed

@@ -101,12 +101,15 @@ pub fn resolve_naive(events: &[Event]) -> BTreeMap<String, String> {
 }
 
 /// The oracle: every profile's score, fit and tier at `now`, from events in any order (repeated
-/// message ids count once: the first seen).
+/// message ids count once: the first seen). Events after `now`, identity links included, are
+/// ignored: they have not happened yet.
 pub fn score_all(plan: &Plan, events: &[Event], now: Ts) -> BTreeMap<String, RefProfile> {
+    // As of `now`, later events (identity links included) do not exist yet.
     let mut seen = HashSet::new();
     let unique: Vec<Event> = events
         .iter()
         .filter(|e| seen.insert(e.message_id.clone()))
+        .filter(|e| e.timestamp <= now)
         .cloned()
         .collect();
     let canon = resolve_naive(&unique);

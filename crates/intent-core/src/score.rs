@@ -385,7 +385,11 @@ impl Scorer {
         } else {
             0
         };
-        let once_seq = if plan.sequences.iter().any(|s| s.frequency == Frequency::Once) {
+        let once_seq = if plan
+            .sequences
+            .iter()
+            .any(|s| s.frequency == Frequency::Once)
+        {
             take(plan.sequences.len().div_ceil(8))
         } else {
             0
@@ -805,14 +809,20 @@ impl Scorer {
 
     /// A trait slot's predicate mask.
     fn mask(&self, s: &[u8], slot: usize) -> u32 {
-        let (w, o) = (self.layout.trait_width, self.layout.traits + self.layout.trait_width * slot);
+        let (w, o) = (
+            self.layout.trait_width,
+            self.layout.traits + self.layout.trait_width * slot,
+        );
         let mut b = [0u8; 4];
         b[..w].copy_from_slice(&s[o..o + w]);
         u32::from_le_bytes(b)
     }
 
     fn set_mask(&self, s: &mut [u8], slot: usize, mask: u32) {
-        let (w, o) = (self.layout.trait_width, self.layout.traits + self.layout.trait_width * slot);
+        let (w, o) = (
+            self.layout.trait_width,
+            self.layout.traits + self.layout.trait_width * slot,
+        );
         s[o..o + w].copy_from_slice(&mask.to_le_bytes()[..w]);
     }
 
@@ -963,4 +973,3 @@ pub fn tier_name(plan: &Plan, tier: u8) -> &str {
         &plan.levels[tier as usize].name
     }
 }
-
