@@ -5,7 +5,7 @@
 use crate::input::{self, Block};
 use crate::progress;
 use anyhow::{Result, anyhow};
-use intent_core::event::{Event, EventType};
+use intent_core::event::{Event, EventType, Projection};
 use intent_core::identity::{Link, resolve};
 use intent_core::score::{
     Classified, Hit, NoSink, Scorer, SessionHit, Snapshot, TraitUpdate, text_hash,
@@ -179,16 +179,45 @@ pub struct Loaded {
     pub bytes: u64,
 }
 
-fn parse_block(scorer: &Scorer, ids: &Interner, block: Block) -> (Parsed, Vec<u8>) {
+/// How much a block of lines needed last time, so the next one reserves its arenas at once
+/// (growing them would touch fresh memory twice).
+#[derive(Default, Clone, Copy)]
+struct Sizes {
+    lines: usize,
+    msgs: usize,
+    hits: usize,
+    traits: usize,
+    extras: usize,
+}
+
+impl Sizes {
+    fn scaled(self, lines: usize) -> Sizes {
+        let per = |n: usize| (n * lines).div_ceil(self.lines.max(1)) + 16;
+        Sizes { lines, msgs: per(self.msgs), hits: per(self.hits), traits: per(self.traits), extras: per(self.extras) }
+    }
+}
+
+fn parse_block(
+    scorer: &Scorer,
+    projection: &Projection,
+    ids: &Interner,
+    block: Block,
+    last: &mut Sizes,
+) -> (Parsed, Vec<u8>) {
     let lines = block.data.iter().filter(|&&b| b == b'\n').count() + 1;
+    let want = if last.lines == 0 {
+        Sizes { lines, msgs: lines * 24, hits: lines * 2, traits: lines / 4, extras: lines }
+    } else {
+        last.scaled(lines)
+    };
     let mut out = Parsed {
         seq: block.seq,
         file: block.file,
         recs: Vec::with_capacity(lines),
-        msgs: String::with_capacity(lines * 24),
-        hits: Vec::new(),
-        traits: Vec::new(),
-        extras: Vec::new(),
+        msgs: String::with_capacity(want.msgs),
+        hits: Vec::with_capacity(want.hits),
+        traits: Vec::with_capacity(want.traits),
+        extras: Vec::with_capacity(want.extras),
         problems: Vec::new(),
     };
     let mut class = Classified::default();
@@ -209,7 +238,7 @@ fn parse_block(scorer: &Scorer, ids: &Interner, block: Block) -> (Parsed, Vec<u8
                 continue;
             }
         };
-        let event = match Event::from_json(text, || format!("line-{:016x}", text_hash(text))) {
+        let event = match Event::from_json_projected(text, projection, || format!("line-{:016x}", text_hash(text))) {
             Ok(e) => e,
             Err(e) => {
                 out.problems.push(problem(e.to_string()));
@@ -269,6 +298,13 @@ fn parse_block(scorer: &Scorer, ids: &Interner, block: Block) -> (Parsed, Vec<u8
             extra,
         });
     }
+    *last = Sizes {
+        lines,
+        msgs: out.msgs.len(),
+        hits: out.hits.len(),
+        traits: out.traits.len(),
+        extras: out.extras.len(),
+    };
     (out, block.data)
 }
 
@@ -303,17 +339,21 @@ pub fn load_from(
     let block_rx = std::sync::Mutex::new(block_rx);
     let (parsed_tx, parsed_rx) = mpsc::channel::<Parsed>();
     let ids = Interner::new();
+    // Decode only what the plan reads.
+    let projection = scorer.plan().projection();
     let mut parsed = std::thread::scope(|s| -> Result<Vec<Parsed>> {
         let handles: Vec<_> = (0..workers)
             .map(|_| {
                 let rx = &block_rx;
                 let tx = parsed_tx.clone();
                 let ids = &ids;
+                let projection = &projection;
                 s.spawn(move || {
+                    let mut sizes = Sizes::default();
                     loop {
                         let block = rx.lock().expect("reader alive").recv();
                         let Ok(block) = block else { break };
-                        let (parsed, data) = parse_block(scorer, ids, block);
+                        let (parsed, data) = parse_block(scorer, projection, ids, block, &mut sizes);
                         input::recycle(data);
                         if tx.send(parsed).is_err() {
                             break;

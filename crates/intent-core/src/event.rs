@@ -75,7 +75,7 @@ impl fmt::Display for EventType {
 }
 
 /// A message as Segment's HTTP tracking API and SDKs send it (camelCase keys).
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SegmentMessage {
     #[serde(rename = "type")]
@@ -158,7 +158,229 @@ fn object_field(value: Option<Value>, field: &str) -> Result<Map<String, Value>,
     }
 }
 
+/// The parts of `properties`, `traits` and `context` that a reader (a plan) looks at: their
+/// top-level keys. Decoding with a projection skips every other key without building it, which
+/// matters for real SDK payloads (a browser's `context` alone carries the page, the user agent,
+/// the library, the campaign...). Everything outside those three objects is always decoded.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Projection {
+    /// Keys of `properties` to keep.
+    pub properties: Keys,
+    /// Keys of `traits` to keep.
+    pub traits: Keys,
+    /// Keys of `context` to keep.
+    pub context: Keys,
+}
+
+/// Which keys of an object to keep.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Keys {
+    /// Every key.
+    All,
+    /// Only these.
+    Only(Vec<String>),
+}
+
+impl Default for Keys {
+    fn default() -> Self {
+        Keys::Only(Vec::new())
+    }
+}
+
+impl Keys {
+    fn add(&mut self, key: &str) {
+        if let Keys::Only(list) = self
+            && !list.iter().any(|k| k == key)
+        {
+            list.push(key.to_string());
+        }
+    }
+
+    fn keeps(&self, key: &str) -> bool {
+        match self {
+            Keys::All => true,
+            Keys::Only(list) => list.iter().any(|k| k == key),
+        }
+    }
+}
+
+impl Projection {
+    /// Keeps everything: decoding equals [`Event::from_json`].
+    pub fn all() -> Self {
+        Projection { properties: Keys::All, traits: Keys::All, context: Keys::All }
+    }
+
+    /// Adds what reading `path` needs.
+    pub fn add(&mut self, path: &FieldPath) {
+        match path {
+            FieldPath::Name | FieldPath::Type | FieldPath::UserId | FieldPath::AnonymousId => {}
+            FieldPath::Channel => {
+                self.context.add("channel");
+                self.properties.add("channel");
+            }
+            FieldPath::Properties(p) => self.properties.add(&p[0]),
+            FieldPath::Traits(p) => {
+                self.traits.add(&p[0]);
+                // Calls other than identify and group carry traits in `context.traits`.
+                self.context.add("traits");
+            }
+            FieldPath::Context(p) => self.context.add(&p[0]),
+        }
+    }
+}
+
+/// A key of a JSON object, borrowed from the input when it has no escapes.
+enum Key<'de> {
+    Borrowed(&'de str),
+    Owned(String),
+}
+
+impl Key<'_> {
+    fn as_str(&self) -> &str {
+        match self {
+            Key::Borrowed(s) => s,
+            Key::Owned(s) => s,
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Key<'de> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = Key<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a key")
+            }
+            fn visit_borrowed_str<E: serde::de::Error>(self, v: &'de str) -> Result<Key<'de>, E> {
+                Ok(Key::Borrowed(v))
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Key<'de>, E> {
+                Ok(Key::Owned(v.to_string()))
+            }
+        }
+        d.deserialize_str(V)
+    }
+}
+
+/// Decodes an object keeping only some keys; anything that is not an object decodes to a
+/// stand-in of the same kind, so validation reports it exactly as without a projection.
+struct ObjectSeed<'p>(&'p Keys);
+
+impl<'de> serde::de::DeserializeSeed<'de> for ObjectSeed<'_> {
+    type Value = Value;
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
+        if self.0 == &Keys::All {
+            return Value::deserialize(d);
+        }
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for ObjectSeed<'_> {
+    type Value = Value;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("an object")
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        let mut out = Map::new();
+        while let Some(key) = map.next_key::<Key<'de>>()? {
+            if self.0.keeps(key.as_str()) {
+                let value = map.next_value::<Value>()?;
+                out.insert(key.as_str().to_string(), value);
+            } else {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(Value::Object(out))
+    }
+    fn visit_unit<E: serde::de::Error>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+    fn visit_none<E: serde::de::Error>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+    fn visit_bool<E: serde::de::Error>(self, v: bool) -> Result<Value, E> {
+        Ok(Value::Bool(v))
+    }
+    fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+    fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+    fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+    fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Value, E> {
+        Ok(Value::String(v.to_string()))
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {}
+        Ok(Value::Array(Vec::new()))
+    }
+}
+
+/// Decodes a whole message under a projection.
+struct MessageSeed<'p>(&'p Projection);
+
+impl<'de> serde::de::DeserializeSeed<'de> for MessageSeed<'_> {
+    type Value = SegmentMessage;
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<SegmentMessage, D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for MessageSeed<'_> {
+    type Value = SegmentMessage;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a Segment message (a JSON object)")
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<SegmentMessage, A::Error> {
+        let mut m = SegmentMessage::default();
+        while let Some(key) = map.next_key::<Key<'de>>()? {
+            match key.as_str() {
+                "type" => m.kind = map.next_value()?,
+                "messageId" => m.message_id = map.next_value()?,
+                "timestamp" => m.timestamp = map.next_value()?,
+                "originalTimestamp" => m.original_timestamp = map.next_value()?,
+                "userId" => m.user_id = map.next_value()?,
+                "anonymousId" => m.anonymous_id = map.next_value()?,
+                "previousId" => m.previous_id = map.next_value()?,
+                "groupId" => m.group_id = map.next_value()?,
+                "event" => m.event = map.next_value()?,
+                "name" => m.name = map.next_value()?,
+                "properties" => m.properties = Some(map.next_value_seed(ObjectSeed(&self.0.properties))?),
+                "traits" => m.traits = Some(map.next_value_seed(ObjectSeed(&self.0.traits))?),
+                "context" => m.context = Some(map.next_value_seed(ObjectSeed(&self.0.context))?),
+                _ => {
+                    map.next_value::<serde::de::IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(m)
+    }
+}
+
 impl Event {
+    /// Decodes and validates one JSON message, building only the parts of `properties`,
+    /// `traits` and `context` that `projection` keeps. Accepts and rejects exactly the messages
+    /// [`Event::from_json`] does.
+    pub fn from_json_projected(
+        text: &str,
+        projection: &Projection,
+        fallback_id: impl FnOnce() -> String,
+    ) -> Result<Self, EventError> {
+        use serde::de::DeserializeSeed;
+        let invalid = |e: serde_json::Error| {
+            EventError::new("", format!("invalid JSON at line {} column {}: {e}", e.line(), e.column()))
+        };
+        let mut de = serde_json::Deserializer::from_str(text);
+        let msg = MessageSeed(projection).deserialize(&mut de).map_err(invalid)?;
+        de.end().map_err(invalid)?;
+        Self::from_message(msg, fallback_id)
+    }
+
     /// Decodes and validates one JSON message. `fallback_id` names a message without `messageId`
     /// (e.g. a hash of the line), so that exact repeats still count once.
     pub fn from_json(text: &str, fallback_id: impl FnOnce() -> String) -> Result<Self, EventError> {

@@ -549,6 +549,16 @@ impl Matcher {
         }
     }
 
+    /// Adds the fields this matcher reads to a projection.
+    pub fn project(&self, p: &mut crate::event::Projection) {
+        if !self.channels.is_empty() {
+            p.add(&FieldPath::Channel);
+        }
+        for (path, _) in &self.conditions {
+            p.add(path);
+        }
+    }
+
     /// Whether the event matches.
     pub fn matches(&self, event: &Event) -> bool {
         if self.types != 0 && self.types & event.kind.bit() == 0 {
@@ -1318,6 +1328,47 @@ impl Plan {
             overrides,
             disqualifiers,
         }
+    }
+
+    /// What decoding must keep of `properties`, `traits` and `context` for this plan to read
+    /// every field it tests (see [`crate::event::Projection`]).
+    pub fn projection(&self) -> crate::event::Projection {
+        let mut p = crate::event::Projection::default();
+        for s in &self.signals {
+            s.matcher.project(&mut p);
+            if let Some(per) = &s.per {
+                p.add(&per.property);
+            }
+        }
+        for r in &self.fit_rules {
+            r.conditions.iter().for_each(|(path, _)| p.add(path));
+        }
+        if let Some(sess) = &self.session {
+            sess.matcher.project(&mut p);
+            for path in [&sess.key, &sess.dwell, &sess.depth].into_iter().flatten() {
+                p.add(path);
+            }
+        }
+        for q in &self.sequences {
+            for step in &q.steps {
+                if let Step::Pattern(m) = step {
+                    m.project(&mut p);
+                }
+            }
+        }
+        for g in &self.groups {
+            p.add(&g.key);
+        }
+        for o in &self.overrides {
+            o.matcher.project(&mut p);
+        }
+        for d in &self.disqualifiers {
+            if let Some(m) = &d.matcher {
+                m.project(&mut p);
+            }
+            d.traits.iter().for_each(|(path, _)| p.add(path));
+        }
+        p
     }
 
     /// The grade for a fit score (`None` when the plan has no grades).

@@ -175,3 +175,56 @@ proptest! {
         }
     }
 }
+
+/// Decoding only what a plan reads changes nothing the plan sees.
+fn projected_equals_full(plan: &Plan, values: &[Value]) -> Result<(), TestCaseError> {
+    let scorer = Scorer::new(plan.clone());
+    let projection = plan.projection();
+    let (mut a, mut b) = (Default::default(), Default::default());
+    for (i, v) in values.iter().enumerate() {
+        let mut v = v.clone();
+        v["messageId"] = json!(format!("m{i}"));
+        // Noise a real SDK sends, which no plan reads.
+        v["context"]["library"] = json!({"name": "analytics.js", "version": "5.2.0"});
+        v["context"]["page"] = json!({"url": "https://example.pl/x?y=1", "referrer": ""});
+        v["properties"]["noise"] = json!([1, {"deep": true}]);
+        v["sentAt"] = json!("2026-01-01T00:00:00Z");
+        let text = v.to_string();
+        let full = Event::from_json(&text, || unreachable!()).unwrap();
+        let proj = Event::from_json_projected(&text, &projection, || unreachable!()).unwrap();
+        scorer.classify(&full, &mut a);
+        scorer.classify(&proj, &mut b);
+        prop_assert_eq!(&a, &b, "{}", text);
+    }
+    Ok(())
+}
+
+proptest! {
+    #[test]
+    fn projection_keeps_what_plans_read(values in prop::collection::vec(message(), 1..40)) {
+        for plan in [fixture_plan(), shipped("showroom.yaml"), shipped("starter.yaml"), shipped("ipresso-automotive.yaml")] {
+            projected_equals_full(&plan, &values)?;
+        }
+    }
+}
+
+#[test]
+fn projection_rejects_what_full_decoding_rejects() {
+    let projection = shipped("showroom.yaml").projection();
+    for text in [
+        r#"{"type":"track","event":"X","userId":"u","timestamp":"2026-01-01T00:00:00Z","properties":"oops"}"#,
+        r#"{"type":"track","event":"X","userId":"u","timestamp":"2026-01-01T00:00:00Z","context":[1]}"#,
+        r#"{"type":"track","userId":"u","timestamp":"2026-01-01T00:00:00Z"}"#,
+        r#"{"type":"page","timestamp":"2026-01-01T00:00:00Z"}"#,
+        r#"{"type":"track","event":"X","userId":"u","timestamp":"2026-01-01T00:00:00Z"} trailing"#,
+        r#"{"type":"track","event":"X","userId":"u","timestamp":"2026-01-01T00:00:00Z","properties":{"a":}}"#,
+        r#"[1,2]"#,
+    ] {
+        let full = Event::from_json(text, || "f".into()).unwrap_err();
+        let proj = Event::from_json_projected(text, &projection, || "f".into()).unwrap_err();
+        assert_eq!(full.field, proj.field, "{text}");
+        if full.field != "" {
+            assert_eq!(full.message, proj.message, "{text}");
+        }
+    }
+}
