@@ -193,7 +193,13 @@ struct Sizes {
 impl Sizes {
     fn scaled(self, lines: usize) -> Sizes {
         let per = |n: usize| (n * lines).div_ceil(self.lines.max(1)) + 16;
-        Sizes { lines, msgs: per(self.msgs), hits: per(self.hits), traits: per(self.traits), extras: per(self.extras) }
+        Sizes {
+            lines,
+            msgs: per(self.msgs),
+            hits: per(self.hits),
+            traits: per(self.traits),
+            extras: per(self.extras),
+        }
     }
 }
 
@@ -206,7 +212,13 @@ fn parse_block(
 ) -> (Parsed, Vec<u8>) {
     let lines = block.data.iter().filter(|&&b| b == b'\n').count() + 1;
     let want = if last.lines == 0 {
-        Sizes { lines, msgs: lines * 24, hits: lines * 2, traits: lines / 4, extras: lines }
+        Sizes {
+            lines,
+            msgs: lines * 24,
+            hits: lines * 2,
+            traits: lines / 4,
+            extras: lines,
+        }
     } else {
         last.scaled(lines)
     };
@@ -238,7 +250,9 @@ fn parse_block(
                 continue;
             }
         };
-        let event = match Event::from_json_projected(text, projection, || format!("line-{:016x}", text_hash(text))) {
+        let event = match Event::from_json_projected(text, projection, || {
+            format!("line-{:016x}", text_hash(text))
+        }) {
             Ok(e) => e,
             Err(e) => {
                 out.problems.push(problem(e.to_string()));
@@ -353,7 +367,8 @@ pub fn load_from(
                     loop {
                         let block = rx.lock().expect("reader alive").recv();
                         let Ok(block) = block else { break };
-                        let (parsed, data) = parse_block(scorer, projection, ids, block, &mut sizes);
+                        let (parsed, data) =
+                            parse_block(scorer, projection, ids, block, &mut sizes);
                         input::recycle(data);
                         if tx.send(parsed).is_err() {
                             break;

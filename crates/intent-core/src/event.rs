@@ -207,7 +207,11 @@ impl Keys {
 impl Projection {
     /// Keeps everything: decoding equals [`Event::from_json`].
     pub fn all() -> Self {
-        Projection { properties: Keys::All, traits: Keys::All, context: Keys::All }
+        Projection {
+            properties: Keys::All,
+            traits: Keys::All,
+            context: Keys::All,
+        }
     }
 
     /// Adds what reading `path` needs.
@@ -336,7 +340,10 @@ impl<'de> serde::de::Visitor<'de> for MessageSeed<'_> {
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
         f.write_str("a Segment message (a JSON object)")
     }
-    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<SegmentMessage, A::Error> {
+    fn visit_map<A: serde::de::MapAccess<'de>>(
+        self,
+        mut map: A,
+    ) -> Result<SegmentMessage, A::Error> {
         let mut m = SegmentMessage::default();
         while let Some(key) = map.next_key::<Key<'de>>()? {
             match key.as_str() {
@@ -350,7 +357,9 @@ impl<'de> serde::de::Visitor<'de> for MessageSeed<'_> {
                 "groupId" => m.group_id = map.next_value()?,
                 "event" => m.event = map.next_value()?,
                 "name" => m.name = map.next_value()?,
-                "properties" => m.properties = Some(map.next_value_seed(ObjectSeed(&self.0.properties))?),
+                "properties" => {
+                    m.properties = Some(map.next_value_seed(ObjectSeed(&self.0.properties))?)
+                }
                 "traits" => m.traits = Some(map.next_value_seed(ObjectSeed(&self.0.traits))?),
                 "context" => m.context = Some(map.next_value_seed(ObjectSeed(&self.0.context))?),
                 _ => {
@@ -373,10 +382,19 @@ impl Event {
     ) -> Result<Self, EventError> {
         use serde::de::DeserializeSeed;
         let invalid = |e: serde_json::Error| {
-            EventError::new("", format!("invalid JSON at line {} column {}: {e}", e.line(), e.column()))
+            EventError::new(
+                "",
+                format!(
+                    "invalid JSON at line {} column {}: {e}",
+                    e.line(),
+                    e.column()
+                ),
+            )
         };
         let mut de = serde_json::Deserializer::from_str(text);
-        let msg = MessageSeed(projection).deserialize(&mut de).map_err(invalid)?;
+        let msg = MessageSeed(projection)
+            .deserialize(&mut de)
+            .map_err(invalid)?;
         de.end().map_err(invalid)?;
         Self::from_message(msg, fallback_id)
     }
