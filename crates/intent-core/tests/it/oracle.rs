@@ -223,7 +223,7 @@ fn projection_rejects_what_full_decoding_rejects() {
         let full = Event::from_json(text, || "f".into()).unwrap_err();
         let proj = Event::from_json_projected(text, &projection, || "f".into()).unwrap_err();
         assert_eq!(full.field, proj.field, "{text}");
-        if full.field != "" {
+        if !full.field.is_empty() {
             assert_eq!(full.message, proj.message, "{text}");
         }
     }
