@@ -146,6 +146,14 @@ fn replay_equals_the_incremental_engine() {
                 "{plan_name} {}: tier",
                 f[0]
             );
+            let want = &oracle[f[0]];
+            assert!(
+                (score - want.score).abs() < 1e-3,
+                "{plan_name} {}: replay {score} vs oracle {}",
+                f[0],
+                want.score
+            );
+            assert_eq!(snap.tier, want.tier, "{plan_name} {}: tier vs oracle", f[0]);
             rows += 1;
         }
         assert!(rows > 500, "{plan_name}: {rows} rows");
@@ -154,6 +162,7 @@ fn replay_equals_the_incremental_engine() {
             engine.profile_ids().len(),
             "{plan_name}: every profile, once"
         );
+        assert_eq!(rows, oracle.len(), "{plan_name}: the oracle's profiles");
     }
 }
 
