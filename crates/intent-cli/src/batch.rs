@@ -755,11 +755,18 @@ pub fn score(scorer: &Scorer, loaded: &Loaded, now: Ts) -> Vec<Row> {
     });
     bar.finish_and_clear();
     timing("score");
-    // Tier order (top tier first, disqualified last), then score, then id.
+    // Queue order: tier (top first, disqualified last); inside a tier, escalations first (the
+    // person asked for someone: they come before any score); then score, then id.
     rows.sort_by(|a, b| {
         a.snap
             .tier
             .cmp(&b.snap.tier)
+            .then(
+                b.snap
+                    .override_index
+                    .is_some()
+                    .cmp(&a.snap.override_index.is_some()),
+            )
             .then(b.snap.score.total_cmp(&a.snap.score))
             .then(a.profile.cmp(&b.profile))
     });

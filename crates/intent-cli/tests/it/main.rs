@@ -197,7 +197,10 @@ fn replay_prints_the_hot_list() {
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
     assert_eq!(rows.len(), 3);
-    assert_eq!(rows[1]["override"], "ask_person");
+    assert_eq!(
+        rows[0]["override"], "ask_person",
+        "escalations lead their tier"
+    );
     assert_eq!(rows[2]["tier"], "disqualified");
 }
 
