@@ -144,6 +144,11 @@ struct Parsed {
     traits: Vec<TraitUpdate>,
     extras: Vec<Extra>,
     problems: Vec<Problem>,
+    /// Lines in the block; before the blocks are put in order, line numbers count from the
+    /// block's start.
+    lines: u64,
+    /// The line before the block's first, in its input.
+    line_base: u64,
 }
 
 /// Everything read, deduplicated and resolved.
@@ -210,7 +215,8 @@ fn parse_block(
     block: Block,
     last: &mut Sizes,
 ) -> (Parsed, Vec<u8>) {
-    let lines = block.data.iter().filter(|&&b| b == b'\n').count() + 1;
+    let newlines = block.data.iter().filter(|&&b| b == b'\n').count();
+    let lines = newlines + 1;
     let want = if last.lines == 0 {
         Sizes {
             lines,
@@ -231,16 +237,19 @@ fn parse_block(
         traits: Vec::with_capacity(want.traits),
         extras: Vec::with_capacity(want.extras),
         problems: Vec::new(),
+        lines: 0,
+        line_base: 0,
     };
     let mut class = Classified::default();
-    for (this, raw) in (block.first_line..).zip(block.data.split(|&b| b == b'\n')) {
+    // Line numbers within the block, from 1; made absolute when the blocks are put in order.
+    for (this, raw) in (1u32..).zip(block.data.split(|&b| b == b'\n')) {
         let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
         if raw.iter().all(u8::is_ascii_whitespace) {
             continue;
         }
         let problem = |error: String| Problem {
             file: block.file,
-            line: this,
+            line: u64::from(this),
             error,
         };
         let text = match std::str::from_utf8(raw) {
@@ -269,10 +278,9 @@ fn parse_block(
             (EventType::Alias, Some(p)) => (ids.get(true, p), ids.get(false, p)),
             _ => (NONE, NONE),
         };
-        if event.message_id.len() > usize::from(u16::MAX) || this > u64::from(u32::MAX) {
-            out.problems.push(problem(
-                "messageId: longer than 65535 bytes, or line beyond 4 billion".into(),
-            ));
+        if event.message_id.len() > usize::from(u16::MAX) {
+            out.problems
+                .push(problem("messageId: longer than 65535 bytes".into()));
             continue;
         }
         let msg = out.msgs.len() as u32;
@@ -302,7 +310,7 @@ fn parse_block(
         };
         out.recs.push(Rec {
             ts: event.timestamp,
-            line: this as u32,
+            line: this,
             msg,
             msg_len: event.message_id.len() as u16,
             hits_len: class.hits.len() as u8,
@@ -319,6 +327,7 @@ fn parse_block(
         traits: out.traits.len(),
         extras: out.extras.len(),
     };
+    out.lines = (newlines + usize::from(block.data.last().is_some_and(|&b| b != b'\n'))) as u64;
     (out, block.data)
 }
 
@@ -409,7 +418,17 @@ pub fn load_from(
         max_ts: Ts::MIN,
         bytes: 0,
     };
+    let mut next_line: Vec<u64> = Vec::new();
     for (b, mut p) in parsed.into_iter().enumerate() {
+        let f = p.file as usize;
+        if next_line.len() <= f {
+            next_line.resize(f + 1, 0);
+        }
+        p.line_base = next_line[f];
+        next_line[f] += p.lines;
+        for problem in &mut p.problems {
+            problem.line += p.line_base;
+        }
         loaded.rejected += p.problems.len() as u64;
         loaded.lines += (p.recs.len() + p.problems.len()) as u64;
         if loaded.problems.len() < 20 {
@@ -434,6 +453,11 @@ impl Loaded {
     fn rec(&self, i: u32) -> &Rec {
         let b = self.block_of[i as usize] as usize;
         &self.blocks[b].recs[(i - self.block_start[b]) as usize]
+    }
+
+    /// A record's line number in its input.
+    fn line(&self, i: u32) -> u64 {
+        self.blocks[self.block_of[i as usize] as usize].line_base + u64::from(self.rec(i).line)
     }
 
     fn file(&self, i: u32) -> u16 {
@@ -778,7 +802,7 @@ pub fn profile_events(loaded: &Loaded, p: usize, paths: &[PathBuf]) -> Result<Ve
     let ids = &loaded.order[loaded.starts[p] as usize..loaded.starts[p + 1] as usize];
     let mut wanted: Vec<Vec<u64>> = vec![Vec::new(); paths.len().max(1)];
     for &i in ids {
-        wanted[loaded.file(i) as usize].push(u64::from(loaded.rec(i).line));
+        wanted[loaded.file(i) as usize].push(loaded.line(i));
     }
     let mut by_place: FxHashMap<(u16, u64), Event> = FxHashMap::default();
     for (fi, lines) in wanted.iter_mut().enumerate() {
@@ -800,13 +824,15 @@ pub fn profile_events(loaded: &Loaded, p: usize, paths: &[PathBuf]) -> Result<Ve
     }
     ids.iter()
         .map(|&i| {
-            let (file, line) = (loaded.file(i), u64::from(loaded.rec(i).line));
-            by_place.remove(&(file, line)).ok_or_else(|| {
-                anyhow!(
-                    "{}:{line}: line not found again",
+            let (file, line) = (loaded.file(i), loaded.line(i));
+            let event = by_place.remove(&(file, line));
+            match event {
+                Some(e) if e.message_id == loaded.msg(i) => Ok(e),
+                _ => Err(anyhow!(
+                    "{}:{line}: the input changed since it was read",
                     paths[file as usize].display()
-                )
-            })
+                )),
+            }
         })
         .collect()
 }

@@ -82,7 +82,6 @@ pub struct BenchArgs {
 struct Blocks<'a> {
     buf: Vec<u8>,
     seq: usize,
-    line: u64,
     emit: &'a mut dyn FnMut(Block) -> Result<()>,
 }
 
@@ -90,16 +89,13 @@ impl Blocks<'_> {
     fn flush_upto(&mut self, cut: usize) -> std::io::Result<()> {
         let rest = self.buf.split_off(cut);
         let data = std::mem::replace(&mut self.buf, rest);
-        let lines = data.iter().filter(|&&b| b == b'\n').count() as u64;
         (self.emit)(Block {
             seq: self.seq,
             file: 0,
-            first_line: self.line,
             data,
         })
         .map_err(std::io::Error::other)?;
         self.seq += 1;
-        self.line += lines;
         Ok(())
     }
 }
@@ -141,7 +137,6 @@ pub fn run(a: BenchArgs) -> Result<()> {
         let mut w = Blocks {
             buf: Vec::with_capacity(2 << 20),
             seq: 0,
-            line: 1,
             emit,
         };
         intent_gen::generate(&cfg, &mut w, &mut |_| {})?;

@@ -37,8 +37,6 @@ pub struct Block {
     pub seq: usize,
     /// Which input it came from.
     pub file: u16,
-    /// Line number (1-based) of its first line in that input.
-    pub first_line: u64,
     /// The bytes, ending with a newline (or the end of the input).
     pub data: Vec<u8>,
 }
@@ -110,7 +108,6 @@ pub fn blocks(
     for (fi, path) in paths.iter().enumerate() {
         let mut reader = open(path, read.clone())?;
         let mut carry: Vec<u8> = Vec::new();
-        let mut line = 1u64;
         loop {
             let mut data = buffer(size + carry.len() + 4096);
             data.append(&mut carry);
@@ -135,16 +132,13 @@ pub fn blocks(
                 data.truncate(data.len() - carry.len());
             }
             if !data.is_empty() {
-                let lines = bytecount(&data);
-                let last_unterminated = u64::from(data.last() != Some(&b'\n'));
+                // Line numbers are counted by the parsers, which scan the block anyway.
                 emit(Block {
                     seq,
                     file: fi as u16,
-                    first_line: line,
                     data,
                 })?;
                 seq += 1;
-                line += lines + last_unterminated;
             }
             if eof {
                 break;
@@ -152,10 +146,6 @@ pub fn blocks(
         }
     }
     Ok(())
-}
-
-fn bytecount(data: &[u8]) -> u64 {
-    data.iter().filter(|&&b| b == b'\n').count() as u64
 }
 
 /// Calls `f(line_number, line)` for the given lines (sorted) of one input.

@@ -163,6 +163,29 @@ fn replay_equals_the_incremental_engine() {
             "{plan_name}: every profile, once"
         );
         assert_eq!(rows, oracle.len(), "{plan_name}: the oracle's profiles");
+        // The explanation of the last profile listed (its events spread over several blocks
+        // of the input) gives the same score.
+        let last = csv.lines().last().unwrap().split(',').collect::<Vec<_>>();
+        let json = ok(&[
+            "explain",
+            "--plan",
+            &format!("plans/{plan_name}"),
+            "--at",
+            at,
+            "--profile",
+            last[0],
+            "--format",
+            "json",
+            file.to_str().unwrap(),
+        ]);
+        let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+        let explained = v["explanation"]["score"].as_f64().unwrap();
+        let listed: f64 = last[3].parse().unwrap();
+        assert!(
+            (explained - listed).abs() < 1e-3,
+            "{plan_name} {}: {explained} vs {listed}",
+            last[0]
+        );
     }
 }
 
