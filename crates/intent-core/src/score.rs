@@ -302,6 +302,8 @@ pub struct Scorer {
     fit_needs: Vec<Vec<(usize, u32)>>,
     dq_needs: Vec<Vec<(usize, u32)>>,
     step_base: Vec<usize>,
+    /// Some tier needs a least fit grade.
+    grid: bool,
 }
 
 impl Scorer {
@@ -361,6 +363,7 @@ impl Scorer {
         };
         let layout = Self::layout(&plan, slots.len(), trait_width);
         Scorer {
+            grid: plan.levels.iter().any(|l| l.min_grade.is_some()),
             plan,
             layout,
             by_name,
@@ -876,7 +879,12 @@ impl Scorer {
     fn step_tier(&self, s: &mut [u8], ts: Ts, sink: &mut impl Sink) {
         // Expired awards were already taken out of the accumulators.
         let score = self.raw_score(s, ts, &NoExpiryRead);
-        let grade = self.plan.grade_of(self.fit_of(s));
+        // The grade matters to tiers only on a fit × engagement grid.
+        let grade = if self.grid {
+            self.plan.grade_of(self.fit_of(s))
+        } else {
+            None
+        };
         let (eff, score_tier, by_override, _) = self.tier_at(s, ts, score, grade);
         s[SCORE_TIER] = score_tier;
         let from = s[EFF_TIER];
