@@ -5,7 +5,7 @@
 
 use crate::time::{Ts, parse_timestamp};
 use serde::Deserialize;
-use serde_json::{Map, Value};
+use serde_json::Value;
 use std::fmt;
 
 /// The six Segment call types.
@@ -89,9 +89,67 @@ pub struct SegmentMessage {
     group_id: Option<Value>,
     event: Option<Value>,
     name: Option<Value>,
-    properties: Option<Value>,
-    traits: Option<Value>,
-    context: Option<Value>,
+    properties: Option<Obj>,
+    traits: Option<Obj>,
+    context: Option<Obj>,
+}
+
+/// The fields of a JSON object, in input order; a repeated key keeps its last value. Event
+/// objects are small, so a list with a linear lookup beats a tree map, and costs one allocation.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Fields(Vec<(String, Value)>);
+
+impl Fields {
+    /// The value of a key.
+    pub fn get(&self, key: &str) -> Option<&Value> {
+        self.0.iter().find(|(k, _)| k == key).map(|(_, v)| v)
+    }
+
+    /// Sets a key (replacing an earlier value).
+    pub fn insert(&mut self, key: String, value: Value) {
+        match self.0.iter_mut().find(|(k, _)| *k == key) {
+            Some(slot) => slot.1 = value,
+            None => self.0.push((key, value)),
+        }
+    }
+
+    /// Takes a key out.
+    pub fn remove(&mut self, key: &str) -> Option<Value> {
+        let i = self.0.iter().position(|(k, _)| k == key)?;
+        Some(self.0.remove(i).1)
+    }
+
+    /// No fields.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Number of fields.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// The fields in input order.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &Value)> {
+        self.0.iter().map(|(k, v)| (k.as_str(), v))
+    }
+}
+
+/// A JSON value where an object is expected: its fields, null, or anything else (rejected).
+#[derive(Debug)]
+pub enum Obj {
+    /// An object.
+    Fields(Fields),
+    /// `null`.
+    Null,
+    /// Not an object.
+    Other,
+}
+
+impl<'de> Deserialize<'de> for Obj {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(ObjectSeed(&Keys::All))
+    }
 }
 
 /// Why a message was rejected: the field (a path such as `properties` or `timestamp`) and the reason.
@@ -133,11 +191,11 @@ pub struct Event {
     /// `event` for track, `name` for page and screen.
     pub name: Option<String>,
     /// Event properties.
-    pub properties: Map<String, Value>,
+    pub properties: Fields,
     /// Traits: `traits` of identify/group, else `context.traits`.
-    pub traits: Map<String, Value>,
+    pub traits: Fields,
     /// The context object (`channel`, `ip`, `page`, ...).
-    pub context: Map<String, Value>,
+    pub context: Fields,
 }
 
 fn id_field(value: Option<Value>, field: &str) -> Result<Option<String>, EventError> {
@@ -150,11 +208,11 @@ fn id_field(value: Option<Value>, field: &str) -> Result<Option<String>, EventEr
     }
 }
 
-fn object_field(value: Option<Value>, field: &str) -> Result<Map<String, Value>, EventError> {
+fn object_field(value: Option<Obj>, field: &str) -> Result<Fields, EventError> {
     match value {
-        None | Some(Value::Null) => Ok(Map::new()),
-        Some(Value::Object(m)) => Ok(m),
-        Some(_) => Err(EventError::new(field, "expected an object")),
+        None | Some(Obj::Null) => Ok(Fields::default()),
+        Some(Obj::Fields(f)) => Ok(f),
+        Some(Obj::Other) => Err(EventError::new(field, "expected an object")),
     }
 }
 
@@ -272,22 +330,19 @@ impl<'de> Deserialize<'de> for Key<'de> {
 struct ObjectSeed<'p>(&'p Keys);
 
 impl<'de> serde::de::DeserializeSeed<'de> for ObjectSeed<'_> {
-    type Value = Value;
-    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
-        if self.0 == &Keys::All {
-            return Value::deserialize(d);
-        }
+    type Value = Obj;
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Obj, D::Error> {
         d.deserialize_any(self)
     }
 }
 
 impl<'de> serde::de::Visitor<'de> for ObjectSeed<'_> {
-    type Value = Value;
+    type Value = Obj;
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
         f.write_str("an object")
     }
-    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
-        let mut out = Map::new();
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Obj, A::Error> {
+        let mut out = Fields(Vec::with_capacity(map.size_hint().unwrap_or(4).min(16)));
         while let Some(key) = map.next_key::<Key<'de>>()? {
             if self.0.keeps(key.as_str()) {
                 let value = map.next_value::<Value>()?;
@@ -296,32 +351,35 @@ impl<'de> serde::de::Visitor<'de> for ObjectSeed<'_> {
                 map.next_value::<serde::de::IgnoredAny>()?;
             }
         }
-        Ok(Value::Object(out))
+        Ok(Obj::Fields(out))
     }
-    fn visit_unit<E: serde::de::Error>(self) -> Result<Value, E> {
-        Ok(Value::Null)
+    fn visit_unit<E: serde::de::Error>(self) -> Result<Obj, E> {
+        Ok(Obj::Null)
     }
-    fn visit_none<E: serde::de::Error>(self) -> Result<Value, E> {
-        Ok(Value::Null)
+    fn visit_none<E: serde::de::Error>(self) -> Result<Obj, E> {
+        Ok(Obj::Null)
     }
-    fn visit_bool<E: serde::de::Error>(self, v: bool) -> Result<Value, E> {
-        Ok(Value::Bool(v))
+    fn visit_some<D: serde::Deserializer<'de>>(self, d: D) -> Result<Obj, D::Error> {
+        d.deserialize_any(self)
     }
-    fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Value, E> {
-        Ok(Value::from(v))
+    fn visit_bool<E: serde::de::Error>(self, _: bool) -> Result<Obj, E> {
+        Ok(Obj::Other)
     }
-    fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Value, E> {
-        Ok(Value::from(v))
+    fn visit_i64<E: serde::de::Error>(self, _: i64) -> Result<Obj, E> {
+        Ok(Obj::Other)
     }
-    fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<Value, E> {
-        Ok(Value::from(v))
+    fn visit_u64<E: serde::de::Error>(self, _: u64) -> Result<Obj, E> {
+        Ok(Obj::Other)
     }
-    fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Value, E> {
-        Ok(Value::String(v.to_string()))
+    fn visit_f64<E: serde::de::Error>(self, _: f64) -> Result<Obj, E> {
+        Ok(Obj::Other)
     }
-    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+    fn visit_str<E: serde::de::Error>(self, _: &str) -> Result<Obj, E> {
+        Ok(Obj::Other)
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Obj, A::Error> {
         while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {}
-        Ok(Value::Array(Vec::new()))
+        Ok(Obj::Other)
     }
 }
 
@@ -479,8 +537,8 @@ impl Event {
         let traits = match kind {
             EventType::Identify | EventType::Group => object_field(msg.traits, "traits")?,
             _ => match context.remove("traits") {
-                Some(Value::Object(m)) => m,
-                _ => Map::new(),
+                Some(Value::Object(m)) => Fields(m.into_iter().collect()),
+                _ => Fields::default(),
             },
         };
         Ok(Event {
@@ -676,7 +734,7 @@ mod tests {
         assert_eq!(e.kind, EventType::Track);
         assert_eq!(e.name.as_deref(), Some("CTA Tapped"));
         assert_eq!(e.channel(), Some("showroom"));
-        assert_eq!(e.traits["email"], "x@y.pl");
+        assert_eq!(e.traits.get("email").unwrap(), "x@y.pl");
         let cta = FieldPath::parse("properties.cta").unwrap();
         assert_eq!(e.field(&cta).unwrap().as_str(), Some("ask_person"));
     }
@@ -708,7 +766,7 @@ mod tests {
             .unwrap();
         assert_eq!(e.message_id, "fallback");
         assert_eq!(e.user_id.as_deref(), Some("42"));
-        assert_eq!(e.traits["region"], "slaskie");
+        assert_eq!(e.traits.get("region").unwrap(), "slaskie");
     }
 
     #[test]
