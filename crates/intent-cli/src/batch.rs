@@ -215,7 +215,7 @@ fn parse_block(
     block: Block,
     last: &mut Sizes,
 ) -> (Parsed, Vec<u8>) {
-    let newlines = block.data.iter().filter(|&&b| b == b'\n').count();
+    let newlines = memchr::memchr_iter(b'\n', &block.data).count();
     let lines = newlines + 1;
     let want = if last.lines == 0 {
         Sizes {
@@ -242,7 +242,11 @@ fn parse_block(
     };
     let mut class = Classified::default();
     // Line numbers within the block, from 1; made absolute when the blocks are put in order.
-    for (this, raw) in (1u32..).zip(block.data.split(|&b| b == b'\n')) {
+    let mut start = 0;
+    let ends = memchr::memchr_iter(b'\n', &block.data).chain(std::iter::once(block.data.len()));
+    for (this, end) in (1u32..).zip(ends) {
+        let raw = &block.data[start..end];
+        start = end + 1;
         let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
         if raw.iter().all(u8::is_ascii_whitespace) {
             continue;

@@ -71,7 +71,8 @@ pub fn open(path: &Path, read: Arc<AtomicU64>) -> Result<Box<dyn Read + Send>> {
     } else {
         Box::new(File::open(path).with_context(|| format!("opening {}", path.display()))?)
     };
-    let mut buffered = BufReader::with_capacity(1 << 20, Counting { inner: raw, read });
+    // A small buffer: it is there to sniff the gzip magic; large reads pass it by.
+    let mut buffered = BufReader::with_capacity(16 << 10, Counting { inner: raw, read });
     let head = buffered
         .fill_buf()
         .with_context(|| format!("reading {}", display(path)))?;
