@@ -79,10 +79,10 @@ impl fmt::Display for EventType {
 #[serde(rename_all = "camelCase")]
 pub struct SegmentMessage {
     #[serde(rename = "type")]
-    kind: Option<String>,
+    kind: Option<TypeName>,
     message_id: Option<Value>,
-    timestamp: Option<Value>,
-    original_timestamp: Option<Value>,
+    timestamp: Option<Moment>,
+    original_timestamp: Option<Moment>,
     user_id: Option<Value>,
     anonymous_id: Option<Value>,
     previous_id: Option<Value>,
@@ -92,6 +92,83 @@ pub struct SegmentMessage {
     properties: Option<Obj>,
     traits: Option<Obj>,
     context: Option<Obj>,
+}
+
+/// The `type` of a message, read without allocating when it is one of the six.
+#[derive(Debug)]
+enum TypeName {
+    Known(EventType),
+    Unknown(String),
+}
+
+impl<'de> Deserialize<'de> for TypeName {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl serde::de::Visitor<'_> for V {
+            type Value = TypeName;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<TypeName, E> {
+                Ok(EventType::parse(v)
+                    .map_or_else(|| TypeName::Unknown(v.to_string()), TypeName::Known))
+            }
+        }
+        d.deserialize_str(V)
+    }
+}
+
+/// An event time as sent: parsed straight from the JSON text, or why it could not be.
+#[derive(Debug)]
+enum Moment {
+    At(Ts),
+    Bad(String),
+}
+
+impl<'de> Deserialize<'de> for Moment {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        const EXPECTED: &str = "expected an ISO 8601 string";
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = Moment;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a timestamp")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Moment, E> {
+                Ok(parse_timestamp(v).map_or_else(Moment::Bad, Moment::At))
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Moment, E> {
+                Ok(Moment::At(v))
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Moment, E> {
+                Ok(i64::try_from(v).map_or_else(|_| Moment::Bad(EXPECTED.into()), Moment::At))
+            }
+            fn visit_f64<E: serde::de::Error>(self, _: f64) -> Result<Moment, E> {
+                Ok(Moment::Bad(EXPECTED.into()))
+            }
+            fn visit_bool<E: serde::de::Error>(self, _: bool) -> Result<Moment, E> {
+                Ok(Moment::Bad(EXPECTED.into()))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<Moment, A::Error> {
+                while map
+                    .next_entry::<serde::de::IgnoredAny, serde::de::IgnoredAny>()?
+                    .is_some()
+                {}
+                Ok(Moment::Bad(EXPECTED.into()))
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<Moment, A::Error> {
+                while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {}
+                Ok(Moment::Bad(EXPECTED.into()))
+            }
+        }
+        d.deserialize_any(V)
+    }
 }
 
 /// The fields of a JSON object, in input order; a repeated key keeps its last value. Event
@@ -478,24 +555,20 @@ impl Event {
         msg: SegmentMessage,
         fallback_id: impl FnOnce() -> String,
     ) -> Result<Self, EventError> {
-        let kind = match msg.kind.as_deref() {
-            Some(t) => EventType::parse(t).ok_or_else(|| {
-                EventError::new(
+        let kind = match msg.kind {
+            Some(TypeName::Known(t)) => t,
+            Some(TypeName::Unknown(t)) => {
+                return Err(EventError::new(
                     "type",
                     format!("`{t}` is not one of track, identify, page, screen, group, alias"),
-                )
-            })?,
+                ));
+            }
             None => return Err(EventError::new("type", "missing")),
         };
         let message_id = id_field(msg.message_id, "messageId")?.unwrap_or_else(fallback_id);
         let timestamp = match msg.timestamp.or(msg.original_timestamp) {
-            Some(Value::String(s)) => {
-                parse_timestamp(&s).map_err(|e| EventError::new("timestamp", e))?
-            }
-            Some(Value::Number(n)) => n
-                .as_i64()
-                .ok_or_else(|| EventError::new("timestamp", "expected an ISO 8601 string"))?,
-            Some(_) => return Err(EventError::new("timestamp", "expected an ISO 8601 string")),
+            Some(Moment::At(ts)) => ts,
+            Some(Moment::Bad(e)) => return Err(EventError::new("timestamp", e)),
             None => {
                 return Err(EventError::new(
                     "timestamp",
