@@ -681,6 +681,11 @@ impl Loaded {
         self.profile_node.len()
     }
 
+    /// Lines decoded into events (before deduplication and `--at`).
+    pub fn decoded(&self) -> usize {
+        self.len()
+    }
+
     /// Unique events.
     pub fn unique(&self) -> usize {
         self.order.len()

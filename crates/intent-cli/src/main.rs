@@ -248,19 +248,26 @@ fn gen_cmd(a: GenArgs) -> Result<()> {
 fn replay(a: ReplayArgs) -> Result<()> {
     let plan = load_plan(&a.plan)?;
     let at = a.at.as_deref().map(parse_moment).transpose()?;
+    let tier = match a.tier.as_deref() {
+        None => Some(0u8),
+        Some("all") => None,
+        Some(name) => Some(tier_index(&plan, name)?),
+    };
     let began = Instant::now();
     let scorer = intent_core::score::Scorer::new(plan);
     let mut loaded = batch::load(&scorer, &a.files)?;
+    if at.is_none() && loaded.decoded() == 0 {
+        loaded.report_problems();
+        bail!(
+            "no events in the input ({} lines read, {} rejected)",
+            loaded.lines,
+            loaded.rejected
+        );
+    }
     let now = at.unwrap_or(loaded.max_ts);
     loaded.resolve(now);
     let result = batch::score(&scorer, &loaded, now);
     let secs = began.elapsed().as_secs_f64();
-    let plan = scorer.plan();
-    let tier = match a.tier.as_deref() {
-        None => Some(0u8),
-        Some("all") => None,
-        Some(name) => Some(tier_index(plan, name)?),
-    };
     let limit = a.limit.or((a.format == Format::Table).then_some(25));
     let stdout = std::io::stdout().lock();
     let mut out = BufWriter::new(stdout);

@@ -231,7 +231,7 @@ impl<'de> Deserialize<'de> for Obj {
 
 /// Why a message was rejected: the field (a path such as `properties` or `timestamp`) and the reason.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{field}: {message}")]
+#[error("{}{message}", if field.is_empty() { String::new() } else { format!("{field}: ") })]
 pub struct EventError {
     /// The offending field, as a path inside the message.
     pub field: String,
