@@ -297,7 +297,9 @@ pub struct Scorer {
     plan: Plan,
     layout: Layout,
     by_name: FxHashMap<String, Vec<u16>>,
-    unnamed: Vec<u16>,
+    /// Signals that match on no name, per event type (indexed by the type's number): an event
+    /// checks only those that can match its type.
+    unnamed: [Vec<u16>; 6],
     slots: Vec<TraitSlot>,
     fit_needs: Vec<Vec<(usize, u32)>>,
     dq_needs: Vec<Vec<(usize, u32)>>,
@@ -310,10 +312,14 @@ impl Scorer {
     /// Compiles a plan.
     pub fn new(plan: Plan) -> Self {
         let mut by_name: FxHashMap<String, Vec<u16>> = FxHashMap::default();
-        let mut unnamed = Vec::new();
+        let mut unnamed: [Vec<u16>; 6] = Default::default();
         for (i, s) in plan.signals.iter().enumerate() {
             if s.matcher.names.is_empty() {
-                unnamed.push(i as u16);
+                for t in crate::event::EventType::ALL {
+                    if s.matcher.types == 0 || s.matcher.types & t.bit() != 0 {
+                        unnamed[t as usize].push(i as u16);
+                    }
+                }
             } else {
                 for n in &s.matcher.names {
                     by_name.entry(n.clone()).or_default().push(i as u16);
@@ -490,7 +496,8 @@ impl Scorer {
             .and_then(|n| self.by_name.get(n))
             .map(Vec::as_slice)
             .unwrap_or(&[]);
-        for &i in named.iter().chain(self.unnamed.iter()) {
+        let unnamed = &self.unnamed[event.kind as usize];
+        for &i in named.iter().chain(unnamed.iter()) {
             let s = &plan.signals[i as usize];
             if s.matcher.matches(event) {
                 out.hits.push(Hit {
@@ -499,7 +506,7 @@ impl Scorer {
                 });
             }
         }
-        if !self.unnamed.is_empty() && !named.is_empty() {
+        if !unnamed.is_empty() && !named.is_empty() {
             out.hits.sort_by_key(|h| h.signal);
         }
         for (qi, q) in plan.sequences.iter().enumerate() {
