@@ -527,38 +527,70 @@ impl Loaded {
     /// Resolves identities and groups events by profile as of `now`: events after `now`,
     /// identity links included, do not exist yet.
     pub fn resolve(&mut self, now: Ts) {
-        // Each message id counts once: the first seen, in input order. Ids are split by hash
-        // between threads, each keeping its own set.
+        // Each message id counts once: the first seen, in input order. First every id is
+        // hashed and its record number filed into one of 256 parts by the hash's top bits
+        // (threads take contiguous ranges of blocks, so each part stays in input order); then
+        // each part is deduplicated with a table small enough to stay in cache.
         let mut unique = vec![true; self.len()];
-        let shards = std::thread::available_parallelism()
+        let threads = std::thread::available_parallelism()
             .map_or(2, |n| n.get())
-            .clamp(1, 8) as u64;
+            .clamp(1, 8);
         let this = &*self;
-        let repeated: Vec<Vec<u32>> = std::thread::scope(|s| {
-            let handles: Vec<_> = (0..shards)
-                .map(|k| {
+        const PARTS: usize = 256;
+        let per = this.blocks.len().div_ceil(threads).max(1);
+        let filed: Vec<Vec<Vec<(u32, u32)>>> = std::thread::scope(|s| {
+            let handles: Vec<_> = (0..threads)
+                .map(|t| {
                     s.spawn(move || {
-                        // Record numbers, hashed and compared by their message ids: 4 bytes
-                        // an entry instead of a 16-byte string reference.
-                        let mut seen: hashbrown::HashTable<u32> = hashbrown::HashTable::new();
-                        seen.reserve(this.len() / shards as usize + 1, |&j| {
-                            text_hash(this.msg(j))
-                        });
-                        let mut repeated = Vec::new();
-                        for (i, _, msg) in this.iter() {
-                            let h = text_hash(msg);
-                            // The top bits pick the shard; the table uses the rest.
-                            if (h >> 40) % shards != k {
-                                continue;
+                        let mut parts: Vec<Vec<(u32, u32)>> = vec![Vec::new(); PARTS];
+                        let blocks = (t * per).min(this.blocks.len())
+                            ..((t + 1) * per).min(this.blocks.len());
+                        for b in blocks {
+                            let block = &this.blocks[b];
+                            let start = this.block_start[b];
+                            for (j, r) in block.recs.iter().enumerate() {
+                                let msg = &block.msgs
+                                    [r.msg as usize..r.msg as usize + r.msg_len as usize];
+                                let h = text_hash(msg);
+                                parts[(h >> 56) as usize].push((h as u32, start + j as u32));
                             }
-                            match seen.entry(
-                                h,
-                                |&j| this.msg(j) == msg,
-                                |&j| text_hash(this.msg(j)),
-                            ) {
-                                hashbrown::hash_table::Entry::Occupied(_) => repeated.push(i),
-                                hashbrown::hash_table::Entry::Vacant(v) => {
-                                    v.insert(i);
+                        }
+                        parts
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().expect("dedupe panicked"))
+                .collect()
+        });
+        let filed = &filed;
+        let repeated: Vec<Vec<u32>> = std::thread::scope(|s| {
+            let handles: Vec<_> = (0..threads)
+                .map(|t| {
+                    s.spawn(move || {
+                        // Spread the 32 kept hash bits over 64 for the table.
+                        let mix = |h: u32| u64::from(h).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+                        let mut repeated = Vec::new();
+                        let mut entries: Vec<(u32, u32)> = Vec::new();
+                        let mut seen: hashbrown::HashTable<u32> = hashbrown::HashTable::new();
+                        for p in (t..PARTS).step_by(threads) {
+                            entries.clear();
+                            for thread_parts in filed {
+                                entries.extend_from_slice(&thread_parts[p]);
+                            }
+                            seen.clear();
+                            seen.reserve(entries.len(), |&k| mix(entries[k as usize].0));
+                            for (k, &(h, i)) in entries.iter().enumerate() {
+                                let same = |&k2: &u32| {
+                                    let (h2, i2) = entries[k2 as usize];
+                                    h2 == h && this.msg(i2) == this.msg(i)
+                                };
+                                match seen.entry(mix(h), same, |&k2| mix(entries[k2 as usize].0)) {
+                                    hashbrown::hash_table::Entry::Occupied(_) => repeated.push(i),
+                                    hashbrown::hash_table::Entry::Vacant(v) => {
+                                        v.insert(k as u32);
+                                    }
                                 }
                             }
                         }
