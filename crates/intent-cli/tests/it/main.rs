@@ -327,3 +327,52 @@ fn bench_runs_small() {
     assert!(out.contains("scoring core:"), "{out}");
     assert!(out.contains("bytes of state per profile"), "{out}");
 }
+
+/// A message id seen again far later in the input (another block, another thread) counts once:
+/// the first copy wins, even when the copies differ.
+#[test]
+fn the_first_copy_of_a_message_id_wins_across_blocks() {
+    let file = temp("dups.ndjson");
+    let mut lines = vec![
+        r#"{"type":"track","event":"Offer Downloaded","userId":"u-a","messageId":"dup","timestamp":"2026-02-01T10:00:00Z"}"#.to_string(),
+    ];
+    for i in 0..12_000 {
+        lines.push(format!(
+            r#"{{"type":"page","name":"Home","anonymousId":"a-{i}","messageId":"f-{i}","timestamp":"2026-02-01T09:00:00Z","properties":{{"category":"home","path":"/{}"}}}}"#,
+            "x".repeat(60)
+        ));
+    }
+    lines.push(r#"{"type":"track","event":"Form Submitted","userId":"u-a","messageId":"dup","timestamp":"2026-02-01T11:00:00Z","properties":{"form":"contact"}}"#.to_string());
+    std::fs::write(&file, lines.join("\n")).unwrap();
+    assert!(
+        std::fs::metadata(&file).unwrap().len() > 2 << 20,
+        "several blocks"
+    );
+    let json = ok(&[
+        "explain",
+        "--plan",
+        "plans/ipresso-automotive.yaml",
+        "--profile",
+        "u-a",
+        "--format",
+        "json",
+        file.to_str().unwrap(),
+    ]);
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let rules: Vec<&str> = v["explanation"]["contributions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["rule"].as_str().unwrap())
+        .collect();
+    assert_eq!(rules, ["offer_download"]);
+    let out = intent(&[
+        "replay",
+        "--tier",
+        "all",
+        "--plan",
+        "plans/ipresso-automotive.yaml",
+        file.to_str().unwrap(),
+    ]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("(1 duplicates, 0 rejected)"));
+}
