@@ -209,6 +209,13 @@ fn page(
     em.begin("page", t, p.web_user(device), Some(&p.anon[device]));
     em.top_str("name", kind.name);
     em.open("properties");
+    page_properties(em, p, kind, model);
+    em.close();
+    em.end_now("web");
+}
+
+/// A page view's properties: category, model and path, dealership.
+fn page_properties(em: &mut Emitter, p: &Profile, kind: &PageKind, model: Option<usize>) {
     em.s("category", kind.category);
     if let Some(m) = model {
         em.s("model", MODELS[m].name);
@@ -217,8 +224,6 @@ fn page(
         em.s("path", kind.path);
     }
     em.s("location", LOCATIONS[p.loc].city);
-    em.close();
-    em.end_now("web");
 }
 
 fn track_web(em: &mut Emitter, p: &Profile, device: usize, t: Ts, event: &str) {
@@ -815,14 +820,7 @@ fn emails(em: &mut Emitter, p: &mut Profile, start: Ts) {
             em.begin("page", landing, Some(user), Some(&p.anon[0]));
             em.top_str("name", kind.name);
             em.open("properties");
-            em.s("category", kind.category);
-            if let Some(m) = model {
-                em.s("model", MODELS[m].name);
-                em.s_parts("path", &[kind.path, MODELS[m].slug]);
-            } else {
-                em.s("path", kind.path);
-            }
-            em.s("location", LOCATIONS[p.loc].city);
+            page_properties(em, p, kind, model);
             em.s("campaign", campaign);
             em.close();
             em.end_now("web");
