@@ -317,11 +317,8 @@ fn explain(a: ExplainArgs) -> Result<()> {
         scorer.classify(e, &mut c);
         classes.push(c);
     }
-    let pairs: Vec<_> = events
-        .iter()
-        .zip(&classes)
-        .filter(|(e, _)| e.timestamp <= now)
-        .collect();
+    // `resolve(now)` left only the events at or before `now`.
+    let pairs: Vec<_> = events.iter().zip(&classes).collect();
     let (x, _) = intent_core::explain::explain(&scorer, &pairs, now);
     let stdout = std::io::stdout().lock();
     let mut out = BufWriter::new(stdout);

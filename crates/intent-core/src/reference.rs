@@ -124,7 +124,6 @@ pub fn score_all(plan: &Plan, events: &[Event], now: Ts) -> BTreeMap<String, Ref
     by_profile
         .into_iter()
         .map(|(id, mut evs)| {
-            evs.retain(|e| e.timestamp <= now);
             evs.sort_by(|a, b| (a.timestamp, &a.message_id).cmp(&(b.timestamp, &b.message_id)));
             let p = score_profile(plan, &id, &evs, now);
             (id, p)
