@@ -151,6 +151,13 @@ struct Parsed {
     line_base: u64,
 }
 
+impl Parsed {
+    /// A record's message id, from this block's arena.
+    fn msg(&self, r: &Rec) -> &str {
+        &self.msgs[r.msg as usize..r.msg as usize + r.msg_len as usize]
+    }
+}
+
 /// Everything read, deduplicated and resolved.
 pub struct Loaded {
     paths: Vec<PathBuf>,
@@ -469,9 +476,7 @@ impl Loaded {
     }
 
     fn msg(&self, i: u32) -> &str {
-        let r = self.rec(i);
-        let block = &self.blocks[self.block_of[i as usize] as usize];
-        &block.msgs[r.msg as usize..r.msg as usize + r.msg_len as usize]
+        self.blocks[self.block_of[i as usize] as usize].msg(self.rec(i))
     }
 
     fn extra(&self, i: u32) -> &Extra {
@@ -490,13 +495,10 @@ impl Loaded {
             .iter()
             .zip(&self.block_start)
             .flat_map(|(b, &start)| {
-                b.recs.iter().enumerate().map(move |(j, r)| {
-                    (
-                        start + j as u32,
-                        r,
-                        &b.msgs[r.msg as usize..r.msg as usize + r.msg_len as usize],
-                    )
-                })
+                b.recs
+                    .iter()
+                    .enumerate()
+                    .map(move |(j, r)| (start + j as u32, r, b.msg(r)))
             })
     }
 
@@ -549,9 +551,7 @@ impl Loaded {
                             let block = &this.blocks[b];
                             let start = this.block_start[b];
                             for (j, r) in block.recs.iter().enumerate() {
-                                let msg = &block.msgs
-                                    [r.msg as usize..r.msg as usize + r.msg_len as usize];
-                                let h = text_hash(msg);
+                                let h = text_hash(block.msg(r));
                                 parts[(h >> 56) as usize].push((h as u32, start + j as u32));
                             }
                         }
