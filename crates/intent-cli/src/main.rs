@@ -1,11 +1,12 @@
-//! `intent`: generate traffic, check plans, replay history into scores, explain a score, and
-//! measure the scoring core.
+//! `intent`: generate traffic, check plans, replay history into scores, explain a score, measure
+//! the scoring core, and run the service.
 
 mod batch;
 mod bench;
 mod input;
 mod output;
 mod progress;
+mod serve;
 
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand, ValueEnum};
@@ -41,6 +42,13 @@ enum Command {
     Explain(ExplainArgs),
     /// Measure the scoring core: events per second, allocations, bytes of state per profile.
     Bench(bench::BenchArgs),
+    /// Run the service: Segment-compatible ingestion, live scores, the queue, plan versions.
+    Serve(serve::ServeArgs),
+    /// Make, list and revoke write keys and admin tokens.
+    Keys {
+        #[command(subcommand)]
+        command: serve::KeysCommand,
+    },
 }
 
 #[derive(Subcommand)]
@@ -133,6 +141,8 @@ fn main() {
         Command::Replay(a) => replay(a),
         Command::Explain(a) => explain(a),
         Command::Bench(a) => bench::run(a),
+        Command::Serve(a) => serve::serve(a),
+        Command::Keys { command } => serve::keys(command),
     };
     if let Err(e) = result {
         // A closed pipe (`intent replay ... | head`) is not an error.

@@ -35,6 +35,74 @@ struct Profile {
     state: Vec<u8>,
     log: VecDeque<(Ts, u8, f64)>,
     last: Option<(Ts, u32)>,
+    facets: Facets,
+}
+
+/// What a queue filters on, kept per profile: channels seen, the last location (dealership) and
+/// the score group values of its events. Channel and location names are interned
+/// ([`Engine::label`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Facets {
+    /// Channels the profile was seen on (label ids, sorted).
+    pub channels: Vec<u16>,
+    /// The latest location named by an event (`properties.location`, `traits.location` or
+    /// `context.location`).
+    pub location: Option<u16>,
+    /// Score group values of its events: (group index, hash of the value), sorted.
+    pub groups: Vec<(u8, u64)>,
+}
+
+#[derive(Default)]
+struct Labels {
+    names: Vec<String>,
+    ids: FxHashMap<String, u16>,
+}
+
+impl Labels {
+    fn intern(&mut self, text: &str) -> u16 {
+        if let Some(&i) = self.ids.get(text) {
+            return i;
+        }
+        let i = self.names.len().min(u16::MAX as usize) as u16;
+        if self.names.len() < u16::MAX as usize {
+            self.names.push(text.to_string());
+            self.ids.insert(text.to_string(), i);
+        }
+        i
+    }
+}
+
+fn observe(labels: &mut Labels, facets: &mut Facets, event: &Event, class: &Classified) {
+    if let Some(c) = event.channel() {
+        let id = labels.intern(c);
+        if let Err(at) = facets.channels.binary_search(&id) {
+            facets.channels.insert(at, id);
+        }
+    }
+    let location = event
+        .properties
+        .get("location")
+        .or_else(|| event.traits.get("location"))
+        .or_else(|| event.context.get("location"))
+        .and_then(serde_json::Value::as_str);
+    if let Some(l) = location {
+        facets.location = Some(labels.intern(l));
+    }
+    for g in &class.groups {
+        if let Err(at) = facets.groups.binary_search(g) {
+            facets.groups.insert(at, *g);
+        }
+    }
+}
+
+/// One profile as the queue sees it.
+pub struct ProfileView<'a> {
+    /// Internal key; [`Engine::key_name`] turns it into the canonical id.
+    pub key: u32,
+    /// Scores at `now`.
+    pub snapshot: Snapshot,
+    /// Filterable facets.
+    pub facets: &'a Facets,
 }
 
 /// An in-memory incremental scoring engine.
@@ -51,6 +119,8 @@ pub struct Engine {
     events: Vec<Stored>,
     profiles: FxHashMap<u32, Profile>,
     scratch: Classified,
+    labels: Labels,
+    trait_index: FxHashMap<String, Vec<u32>>,
 }
 
 impl Engine {
@@ -69,6 +139,8 @@ impl Engine {
             events: Vec::new(),
             profiles: FxHashMap::default(),
             scratch: Classified::default(),
+            labels: Labels::default(),
+            trait_index: FxHashMap::default(),
         }
     }
 
@@ -120,6 +192,14 @@ impl Engine {
             (_, Some(u), Some(a), _) => new_links.push((a, u, false)),
             _ => {}
         }
+        for (_, v) in event.traits.iter() {
+            if let Some(text) = v.as_str().filter(|t| !t.is_empty() && t.len() <= 256) {
+                let nodes = self.trait_index.entry(text.to_lowercase()).or_default();
+                if nodes.last() != Some(&home) {
+                    nodes.push(home);
+                }
+            }
+        }
         let idx = self.events.len() as u32;
         let ts = event.timestamp;
         self.node_events[home as usize].push(idx);
@@ -159,6 +239,7 @@ impl Engine {
             state: self.scorer.new_state(),
             log: VecDeque::new(),
             last: None,
+            facets: Facets::default(),
         });
         let order = (ts, idx);
         let in_order = match profile.last {
@@ -171,7 +252,14 @@ impl Engine {
             }
         };
         if in_order {
-            let class = &self.events[idx as usize].class;
+            let stored = &self.events[idx as usize];
+            observe(
+                &mut self.labels,
+                &mut profile.facets,
+                &stored.event,
+                &stored.class,
+            );
+            let class = &stored.class;
             self.scorer
                 .apply(&mut profile.state, ts, class, &mut profile.log, &mut NoSink)
                 .expect("in order");
@@ -231,6 +319,7 @@ impl Engine {
                     state: self.scorer.new_state(),
                     log: VecDeque::new(),
                     last: None,
+                    facets: Facets::default(),
                 },
             );
             self.rebuild(key);
@@ -259,8 +348,10 @@ impl Engine {
         let profile = self.profiles.get_mut(&key).expect("profile");
         self.scorer.reset(&mut profile.state);
         profile.log.clear();
+        profile.facets = Facets::default();
         for &i in &order {
             let s = &self.events[i as usize];
+            observe(&mut self.labels, &mut profile.facets, &s.event, &s.class);
             self.scorer
                 .apply(
                     &mut profile.state,
@@ -281,6 +372,100 @@ impl Engine {
         let mut ids: Vec<String> = self.profiles.keys().map(|&k| self.name(k)).collect();
         ids.sort();
         ids
+    }
+
+    /// The number of profiles.
+    pub fn profile_count(&self) -> usize {
+        self.profiles.len()
+    }
+
+    /// The number of distinct events taken.
+    pub fn event_count(&self) -> usize {
+        self.events.len()
+    }
+
+    /// Whether a message id was taken before.
+    pub fn contains_message(&self, message_id: &str) -> bool {
+        self.seen.contains(message_id)
+    }
+
+    /// Every profile's scores at `now` (at or after its last event) and its facets, in no
+    /// particular order.
+    pub fn profiles_at(&self, now: Ts) -> impl Iterator<Item = ProfileView<'_>> + '_ {
+        self.profiles.iter().map(move |(&key, p)| ProfileView {
+            key,
+            snapshot: self.scorer.peek(&p.state, now, &p.log),
+            facets: &p.facets,
+        })
+    }
+
+    /// The canonical id (`user:<id>` or `anon:<id>`) of a profile key.
+    pub fn key_name(&self, key: u32) -> String {
+        self.name(key)
+    }
+
+    /// An interned channel or location name.
+    pub fn label(&self, id: u16) -> &str {
+        &self.labels.names[id as usize]
+    }
+
+    /// The id of an interned channel or location name, when some event named it.
+    pub fn label_id(&self, text: &str) -> Option<u16> {
+        self.labels.ids.get(text).copied()
+    }
+
+    /// A profile's facets.
+    pub fn facets(&self, id: &str) -> Option<&Facets> {
+        self.key_of(id).map(|k| &self.profiles[&k].facets)
+    }
+
+    /// Every id of a profile (`user:<id>` / `anon:<id>`), sorted.
+    pub fn members(&self, id: &str) -> Vec<String> {
+        let Some(key) = self.key_of(id) else {
+            return Vec::new();
+        };
+        let mut names: Vec<String> = self.profiles[&key]
+            .members
+            .iter()
+            .map(|&n| self.name(n))
+            .collect();
+        names.sort();
+        names
+    }
+
+    /// A profile's events in canonical order (time, then message id).
+    pub fn timeline(&self, id: &str) -> Vec<&Event> {
+        let Some(key) = self.key_of(id) else {
+            return Vec::new();
+        };
+        self.history(key)
+            .into_iter()
+            .map(|i| &self.events[i as usize].event)
+            .collect()
+    }
+
+    /// Canonical ids of the profiles that `text` names: a user id, an anonymous id, a prefixed
+    /// id (`user:..`/`anon:..`), or a trait value (case-insensitive, e.g. an e-mail). Sorted.
+    pub fn search(&self, text: &str) -> Vec<String> {
+        let mut keys: FxHashSet<u32> = FxHashSet::default();
+        if let Some(k) = self.key_of(text) {
+            keys.insert(k);
+        }
+        for user in [true, false] {
+            if let Some(&n) = self.node_ids.get(&(user, text.to_string())) {
+                keys.insert(self.canon[n as usize]);
+            }
+        }
+        if let Some(nodes) = self.trait_index.get(&text.to_lowercase()) {
+            keys.extend(nodes.iter().map(|&n| self.canon[n as usize]));
+        }
+        let mut names: Vec<String> = keys
+            .into_iter()
+            .filter(|k| self.profiles.contains_key(k))
+            .map(|k| self.name(k))
+            .collect();
+        names.sort();
+        names
     }
 
     fn name(&self, node: u32) -> String {

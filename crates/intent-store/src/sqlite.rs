@@ -92,9 +92,8 @@ impl EventLog for SqliteStore {
     fn append(&mut self, events: &[NewEvent<'_>], rejected: &[Rejected]) -> Result<i64> {
         let tx = self.conn.transaction()?;
         let first = {
-            let last: i64 = tx.query_row("SELECT COALESCE(MAX(seq), 0) FROM events", [], |r| {
-                r.get(0)
-            })?;
+            let last: i64 =
+                tx.query_row("SELECT COALESCE(MAX(seq), 0) FROM events", [], |r| r.get(0))?;
             let mut ins = tx.prepare_cached(
                 "INSERT INTO events (seq, message_id, received_at, body) VALUES (?1, ?2, ?3, ?4)",
             )?;
@@ -131,9 +130,9 @@ impl EventLog for SqliteStore {
         upto: i64,
         f: &mut dyn FnMut(i64, &str) -> Result<(), String>,
     ) -> Result<()> {
-        let mut stmt = self
-            .conn
-            .prepare_cached("SELECT seq, body FROM events WHERE seq > ?1 AND seq <= ?2 ORDER BY seq")?;
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT seq, body FROM events WHERE seq > ?1 AND seq <= ?2 ORDER BY seq",
+        )?;
         let mut rows = stmt.query(params![after, upto])?;
         while let Some(row) = rows.next()? {
             let seq: i64 = row.get(0)?;
@@ -359,7 +358,10 @@ mod tests {
         assert_eq!(s.plans().unwrap().len(), 2);
         assert!(s.activate(9).is_err());
         let id = s.add_key(KeyKind::Write, "website", "h1", 5).unwrap();
-        assert!(s.add_key(KeyKind::Admin, "x", "h1", 5).is_err(), "hashes are unique");
+        assert!(
+            s.add_key(KeyKind::Admin, "x", "h1", 5).is_err(),
+            "hashes are unique"
+        );
         s.revoke_key(id).unwrap();
         let keys = s.keys().unwrap();
         assert!(keys[0].revoked);

@@ -1,0 +1,353 @@
+//! Live state and the single writer.
+//!
+//! One thread owns the store's write connection. Requests hand it their prepared messages and
+//! wait; it takes every request that is waiting, drops repeated message ids, appends the rest in
+//! one transaction (one fsync for the whole group: group commit), applies them to the live
+//! engine, and only then acknowledges. An acknowledged event is on disk and visible to reads;
+//! a crash before the commit leaves neither the events nor their effects.
+//!
+//! Live state is a checkpoint of the log: at start it is rebuilt by scanning the log, and a new
+//! plan version is scored from the log in the background while ingestion goes on, then caught
+//! up with the tail and swapped in.
+
+use crate::ingest::Prepared;
+use crate::metrics::Metrics;
+use intent_core::engine::Engine;
+use intent_core::event::Event;
+use intent_core::plan::Plan;
+use intent_core::score::Scorer;
+use intent_store::{NewEvent, Store};
+use rustc_hash::FxHashSet;
+use std::sync::atomic::{AtomicBool, AtomicU64};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Instant;
+use tokio::sync::{mpsc, oneshot};
+
+/// Opens a new connection to the store.
+pub type Opener = Arc<dyn Fn() -> Result<Box<dyn Store>, String> + Send + Sync>;
+
+/// The scored state of every profile, as of log sequence `seq`.
+pub struct Live {
+    /// The engine.
+    pub engine: Engine,
+    /// The plan version it scores with.
+    pub plan_version: i64,
+    /// The plan's YAML text.
+    pub plan_text: String,
+    /// The last log sequence applied.
+    pub seq: i64,
+}
+
+/// A background rescoring with a new plan version.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Rescoring {
+    /// The version being scored.
+    pub version: i64,
+    /// Events scored so far.
+    pub done: u64,
+    /// Events to score.
+    pub total: u64,
+    /// Set when it failed.
+    pub error: Option<String>,
+}
+
+/// What handlers share.
+pub struct Shared {
+    /// Live state.
+    pub live: RwLock<Live>,
+    /// Whether the start-up rebuild has finished.
+    pub ready: AtomicBool,
+    /// Events replayed by the start-up rebuild.
+    pub rebuilt: AtomicU64,
+    /// Events to replay at start.
+    pub rebuild_total: AtomicU64,
+    /// The rescoring in progress, if any.
+    pub rescoring: Mutex<Option<Rescoring>>,
+    /// Metrics.
+    pub metrics: Metrics,
+}
+
+/// The outcome of an append.
+#[derive(Debug, Default)]
+pub struct Appended {
+    /// Indices (in the request) of messages whose id was stored before.
+    pub duplicates: Vec<usize>,
+    /// Messages appended.
+    pub stored: usize,
+}
+
+/// Work for the writer.
+pub enum Job {
+    /// Append a request's messages; reply once they are durable and applied.
+    Append {
+        /// The messages.
+        prepared: Prepared,
+        /// Where the outcome goes.
+        reply: oneshot::Sender<Result<Appended, String>>,
+    },
+    /// A new plan's engine, scored up to `seq`: catch it up and make it live.
+    Swap {
+        /// The engine.
+        engine: Box<Engine>,
+        /// Scored up to here.
+        seq: i64,
+        /// Plan version.
+        version: i64,
+        /// Plan text.
+        text: String,
+    },
+}
+
+fn parse_stored(body: &str, seq: i64) -> Result<Event, String> {
+    Event::from_json(body, || format!("seq-{seq}"))
+        .map_err(|e| format!("stored message {seq} does not decode: {e}"))
+}
+
+/// Scores the log up to `upto` with a plan: this thread reads and decodes, another scores.
+pub fn rebuild(
+    store: &dyn Store,
+    plan: Plan,
+    upto: i64,
+    progress: &(dyn Fn(u64) + Sync),
+) -> Result<Engine, String> {
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Event>>(8);
+    std::thread::scope(|scope| {
+        let scorer = scope.spawn(move || {
+            let mut engine = Engine::new(Scorer::new(plan));
+            let mut done = 0u64;
+            for chunk in rx {
+                done += chunk.len() as u64;
+                for e in chunk {
+                    engine.ingest(e);
+                }
+                progress(done);
+            }
+            engine
+        });
+        let mut chunk = Vec::with_capacity(4096);
+        let read = store
+            .scan(0, upto, &mut |seq, body| {
+                chunk.push(parse_stored(body, seq)?);
+                if chunk.len() == 4096 {
+                    tx.send(std::mem::replace(&mut chunk, Vec::with_capacity(4096)))
+                        .map_err(|_| "scoring stopped".to_string())?;
+                }
+                Ok(())
+            })
+            .map_err(|e| e.to_string());
+        if !chunk.is_empty() {
+            let _ = tx.send(chunk);
+        }
+        drop(tx);
+        let engine = scorer
+            .join()
+            .map_err(|_| "scoring the log panicked".to_string())?;
+        read.map(|()| engine)
+    })
+}
+
+/// The writer loop; returns when every sender is gone.
+pub fn run_writer(mut store: Box<dyn Store>, shared: Arc<Shared>, mut rx: mpsc::Receiver<Job>) {
+    let mut jobs = Vec::new();
+    let mut seen: FxHashSet<String> = FxHashSet::default();
+    while let Some(first) = rx.blocking_recv() {
+        jobs.push(first);
+        let mut events = 0;
+        while events < 50_000 {
+            match rx.try_recv() {
+                Ok(job) => {
+                    if let Job::Append { prepared, .. } = &job {
+                        events += prepared.accepted.len();
+                    }
+                    jobs.push(job);
+                }
+                Err(_) => break,
+            }
+        }
+        let mut appends = Vec::new();
+        for job in jobs.drain(..) {
+            match job {
+                Job::Append { prepared, reply } => appends.push((prepared, reply)),
+                Job::Swap {
+                    engine,
+                    seq,
+                    version,
+                    text,
+                } => swap(&mut *store, &shared, *engine, seq, version, text),
+            }
+        }
+        if !appends.is_empty() {
+            commit(&mut *store, &shared, appends, &mut seen);
+        }
+    }
+}
+
+type Reply = oneshot::Sender<Result<Appended, String>>;
+
+fn commit(
+    store: &mut dyn Store,
+    shared: &Shared,
+    appends: Vec<(Prepared, Reply)>,
+    seen: &mut FxHashSet<String>,
+) {
+    let started = Instant::now();
+    seen.clear();
+    // Which messages are new: not in the live engine, not earlier in this group.
+    let mut repeat: Vec<Vec<bool>> = Vec::with_capacity(appends.len());
+    {
+        let live = shared.live.read().expect("live state");
+        for (p, _) in &appends {
+            repeat.push(
+                p.accepted
+                    .iter()
+                    .map(|a| {
+                        let id = a.event.message_id.as_str();
+                        live.engine.contains_message(id) || !seen.insert(id.to_string())
+                    })
+                    .collect(),
+            );
+        }
+    }
+    let mut rows = Vec::new();
+    let mut rejected = Vec::new();
+    for ((p, _), rep) in appends.iter().zip(&repeat) {
+        for (a, _) in p.accepted.iter().zip(rep).filter(|(_, r)| !**r) {
+            rows.push(NewEvent {
+                message_id: &a.event.message_id,
+                received_at: a.received_at,
+                body: &a.json,
+            });
+        }
+        rejected.extend(p.rejected.iter().map(|r| r.2.clone()));
+    }
+    let result = store.append(&rows, &rejected);
+    let stored = rows.len();
+    drop(rows);
+    let first = match result {
+        Ok(first) => first,
+        Err(e) => {
+            tracing::error!(error = %e, "appending to the event log");
+            for (_, reply) in appends {
+                let _ = reply.send(Err(e.to_string()));
+            }
+            return;
+        }
+    };
+    let m = &shared.metrics;
+    m.commit_seconds.observe(started.elapsed().as_secs_f64());
+    m.commit_events.observe(stored as f64);
+    m.ingested.inc_by(stored as u64);
+    m.quarantined.inc_by(rejected.len() as u64);
+    let mut replies = Vec::with_capacity(appends.len());
+    {
+        let mut live = shared.live.write().expect("live state");
+        for ((p, reply), rep) in appends.into_iter().zip(repeat) {
+            let mut out = Appended::default();
+            for (a, r) in p.accepted.into_iter().zip(rep) {
+                if r {
+                    out.duplicates.push(a.index);
+                } else {
+                    out.stored += 1;
+                    live.engine.ingest(a.event);
+                }
+            }
+            replies.push((reply, out));
+        }
+        if stored > 0 {
+            live.seq = first + stored as i64 - 1;
+        }
+        m.log_seq.set(live.seq);
+    }
+    for (reply, out) in replies {
+        m.duplicates.inc_by(out.duplicates.len() as u64);
+        let _ = reply.send(Ok(out));
+    }
+}
+
+fn swap(
+    store: &mut dyn Store,
+    shared: &Shared,
+    mut engine: Engine,
+    mut seq: i64,
+    version: i64,
+    text: String,
+) {
+    let upto = shared.live.read().expect("live state").seq;
+    let caught = store.scan(seq, upto, &mut |s, body| {
+        engine.ingest(parse_stored(body, s)?);
+        seq = s;
+        Ok(())
+    });
+    let finish = match caught {
+        Ok(()) => store.activate(version).map_err(|e| e.to_string()),
+        Err(e) => Err(e.to_string()),
+    };
+    let mut status = shared.rescoring.lock().expect("rescoring status");
+    match finish {
+        Ok(()) => {
+            let mut live = shared.live.write().expect("live state");
+            live.engine = engine;
+            live.plan_version = version;
+            live.plan_text = text;
+            live.seq = upto;
+            tracing::info!(version, seq = upto, "plan version is live");
+            *status = None;
+        }
+        Err(e) => {
+            tracing::error!(version, error = %e, "rescoring failed; the old plan stays live");
+            if let Some(s) = status.as_mut() {
+                s.error = Some(e);
+            }
+        }
+    }
+}
+
+/// Rescores the whole log with a new plan version in the background; the writer swaps it in.
+pub fn rescore(
+    opener: Opener,
+    shared: Arc<Shared>,
+    tx: mpsc::Sender<Job>,
+    plan: Plan,
+    version: i64,
+    text: String,
+) {
+    std::thread::spawn(move || {
+        let upto = shared.live.read().expect("live state").seq;
+        *shared.rescoring.lock().expect("rescoring status") = Some(Rescoring {
+            version,
+            done: 0,
+            total: upto.max(0) as u64,
+            error: None,
+        });
+        let started = Instant::now();
+        let result = opener().and_then(|store| {
+            rebuild(&*store, plan, upto, &|done| {
+                if let Some(s) = shared.rescoring.lock().expect("rescoring status").as_mut() {
+                    s.done = done;
+                }
+            })
+        });
+        match result {
+            Ok(engine) => {
+                tracing::info!(
+                    version,
+                    events = upto,
+                    seconds = started.elapsed().as_secs_f64(),
+                    "rescored the log with a new plan version"
+                );
+                let _ = tx.blocking_send(Job::Swap {
+                    engine: Box::new(engine),
+                    seq: upto,
+                    version,
+                    text,
+                });
+            }
+            Err(e) => {
+                tracing::error!(version, error = %e, "rescoring failed");
+                if let Some(s) = shared.rescoring.lock().expect("rescoring status").as_mut() {
+                    s.error = Some(e);
+                }
+            }
+        }
+    });
+}
