@@ -62,7 +62,7 @@ pub enum KeysCommand {
     },
 }
 
-fn open(data: &PathBuf) -> Result<SqliteStore> {
+fn open(data: &std::path::Path) -> Result<SqliteStore> {
     SqliteStore::open(data).with_context(|| format!("opening store at {}", data.display()))
 }
 

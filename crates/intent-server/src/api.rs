@@ -435,17 +435,33 @@ fn read_live(state: &AppState) -> std::sync::RwLockReadGuard<'_, Live> {
     state.shared.live.read().expect("live state")
 }
 
+#[derive(Deserialize)]
+struct AtQuery {
+    at: Option<String>,
+}
+
+/// `?at=` (an ISO-8601 moment) or the clock.
+fn moment(text: Option<&str>) -> ApiResult<Ts> {
+    match text.filter(|t| !t.is_empty()) {
+        None => Ok(now_ms()),
+        Some(t) => parse_timestamp(t)
+            .map_err(|e| ApiError::bad_request("invalid_query", format!("`at`: {e}")).field("at")),
+    }
+}
+
 async fn profile(
     State(state): State<AppState>,
     headers: HeaderMap,
     Path(id): Path<String>,
+    Query(q): Query<AtQuery>,
 ) -> ApiResult<Json<Value>> {
     state.keys.admin(&headers)?;
+    let asked = moment(q.at.as_deref())?;
     let live = read_live(&state);
     let engine = &live.engine;
     let plan = engine.scorer().plan();
     let canonical = resolve(engine, &id)?;
-    let now = at(engine, &canonical, now_ms());
+    let now = at(engine, &canonical, asked);
     let snap = engine
         .snapshot(&canonical, now)
         .ok_or_else(|| ApiError::not_found("profile"))?;
@@ -791,14 +807,29 @@ fn plan_rejection(e: &intent_core::plan::PlanError) -> Response {
         .into_response()
 }
 
+/// Why a plan was not published.
+enum Unpublished {
+    Invalid(intent_core::plan::PlanError),
+    Store(intent_store::Error),
+}
+
+impl Unpublished {
+    fn into_response(self) -> Response {
+        match self {
+            Unpublished::Invalid(e) => plan_rejection(&e),
+            Unpublished::Store(e) => ApiError::internal(e).into_response(),
+        }
+    }
+}
+
 /// Validates, stores and starts scoring a new plan version.
-fn publish(state: &AppState, text: String, origin: &str) -> Result<i64, Response> {
-    let plan = Plan::parse(&text, origin).map_err(|e| plan_rejection(&e))?;
+fn publish(state: &AppState, text: String, origin: &str) -> Result<i64, Unpublished> {
+    let plan = Plan::parse(&text, origin).map_err(Unpublished::Invalid)?;
     let version = {
         let mut store = state.reader.lock().expect("reader");
         store
             .add_plan(&text, origin, now_ms())
-            .map_err(|e| ApiError::internal(e).into_response())?
+            .map_err(Unpublished::Store)?
     };
     crate::live::rescore(
         state.opener.clone(),
@@ -834,7 +865,7 @@ async fn new_plan(State(state): State<AppState>, headers: HeaderMap, body: Bytes
             })),
         )
             .into_response(),
-        Ok(Err(res)) => res,
+        Ok(Err(e)) => e.into_response(),
         Err(e) => ApiError::internal(e).into_response(),
     }
 }

@@ -10,6 +10,9 @@ use std::collections::HashMap;
 use std::sync::RwLock;
 use std::time::{Duration, Instant};
 
+/// How often the key list is read again even when every lookup hits.
+pub const REFRESH: Duration = Duration::from_secs(2);
+
 /// A new random secret: `iw_` (write) or `ia_` (admin) and 48 hex digits.
 pub fn new_secret(kind: KeyKind) -> String {
     let mut bytes = [0u8; 24];
@@ -41,8 +44,9 @@ pub struct Caller {
     pub name: String,
 }
 
-/// Keys by hash, reloaded from the store on a miss (at most once a second), so keys made with
-/// `intent keys create` while the server runs work at once.
+/// Keys by hash, reloaded from the store on a miss (at most every 250 ms) and every
+/// [`REFRESH`] in any case, so keys made with `intent keys create` while the server runs work at
+/// once and revoked keys stop working within [`REFRESH`].
 pub struct KeyCache {
     keys: RwLock<(HashMap<String, KeyRecord>, Option<Instant>)>,
     load: Box<dyn Fn() -> Result<Vec<KeyRecord>, String> + Send + Sync>,
@@ -61,24 +65,39 @@ impl KeyCache {
         let hash = hash_secret(secret);
         {
             let keys = self.keys.read().expect("key cache");
-            if let Some(k) = keys.0.get(&hash) {
+            let fresh = keys.1.is_some_and(|t| t.elapsed() < REFRESH);
+            if let Some(k) = keys.0.get(&hash).filter(|_| fresh) {
                 return (!k.revoked).then(|| Caller {
                     kind: k.kind,
                     name: k.name.clone(),
                 });
             }
-            if keys.1.is_some_and(|t| t.elapsed() < Duration::from_secs(1)) {
+            if keys
+                .1
+                .is_some_and(|t| t.elapsed() < Duration::from_millis(250))
+            {
                 return None;
             }
         }
         let mut keys = self.keys.write().expect("key cache");
-        match (self.load)() {
-            Ok(list) => {
+        // Another request may have just reloaded.
+        let just = keys
+            .1
+            .is_some_and(|t| t.elapsed() < Duration::from_millis(100));
+        match if just {
+            Ok(None)
+        } else {
+            (self.load)().map(Some)
+        } {
+            Ok(None) => {}
+            Ok(Some(list)) => {
                 keys.0 = list.into_iter().map(|k| (k.hash.clone(), k)).collect();
             }
             Err(e) => tracing::error!(error = %e, "loading keys"),
         }
-        keys.1 = Some(Instant::now());
+        if !just {
+            keys.1 = Some(Instant::now());
+        }
         keys.0.get(&hash).filter(|k| !k.revoked).map(|k| Caller {
             kind: k.kind,
             name: k.name.clone(),

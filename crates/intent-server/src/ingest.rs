@@ -100,6 +100,18 @@ fn moment(v: Option<&Value>) -> Option<Ts> {
         .and_then(|s| parse_timestamp(s).ok())
 }
 
+/// A message that failed validation, with what the quarantine keeps.
+pub struct Invalid {
+    /// Its message id, when it has one.
+    pub message_id: Option<String>,
+    /// The offending field's path.
+    pub field: String,
+    /// What is wrong.
+    pub reason: String,
+    /// The message as normalized so far.
+    pub message: Map<String, Value>,
+}
+
 /// Normalizes one message as Segment does and validates it.
 ///
 /// - `type` comes from the path for single calls (`/v1/track`) and must be given in a batch;
@@ -114,7 +126,7 @@ pub fn normalize(
     kind: Option<EventType>,
     envelope: &Envelope<'_>,
     index: usize,
-) -> Result<Accepted, (Option<String>, String, String, Map<String, Value>)> {
+) -> Result<Accepted, Invalid> {
     let field = |f: &str| {
         if envelope.batch {
             if f.is_empty() {
@@ -150,12 +162,12 @@ pub fn normalize(
         Some(v) => match moment(Some(v)) {
             Some(t) => Some(t),
             None => {
-                return Err((
-                    Some(message_id),
-                    field("timestamp"),
-                    "not an ISO-8601 timestamp (e.g. 2026-11-24T10:00:00Z)".into(),
-                    msg,
-                ));
+                return Err(Invalid {
+                    message_id: Some(message_id),
+                    field: field("timestamp"),
+                    reason: "not an ISO-8601 timestamp (e.g. 2026-11-24T10:00:00Z)".into(),
+                    message: msg,
+                });
             }
         },
     };
@@ -183,7 +195,14 @@ pub fn normalize(
     }
     let json = match serde_json::to_string(&msg) {
         Ok(j) => j,
-        Err(e) => return Err((Some(message_id), field(""), e.to_string(), msg)),
+        Err(e) => {
+            return Err(Invalid {
+                message_id: Some(message_id),
+                field: field(""),
+                reason: e.to_string(),
+                message: msg,
+            });
+        }
     };
     match Event::from_json(&json, || message_id.clone()) {
         Ok(event) => Ok(Accepted {
@@ -192,7 +211,12 @@ pub fn normalize(
             index,
             received_at: received,
         }),
-        Err(e) => Err((Some(message_id), field(&e.field), e.message, msg)),
+        Err(e) => Err(Invalid {
+            message_id: Some(message_id),
+            field: field(&e.field),
+            reason: e.message,
+            message: msg,
+        }),
     }
 }
 
@@ -317,10 +341,16 @@ pub fn prepare_batch(messages: Vec<Value>, envelope: &Envelope<'_>) -> Prepared 
         };
         match normalize(m, kind, envelope, i) {
             Ok(a) => out.accepted.push(a),
-            Err((id, field, reason, msg)) => {
-                let text = serde_json::to_string(&msg).unwrap_or_default();
-                out.rejected
-                    .push(reject(i, id, field, reason, &text, envelope));
+            Err(bad) => {
+                let text = serde_json::to_string(&bad.message).unwrap_or_default();
+                out.rejected.push(reject(
+                    i,
+                    bad.message_id,
+                    bad.field,
+                    bad.reason,
+                    &text,
+                    envelope,
+                ));
             }
         }
     }
@@ -356,10 +386,16 @@ pub fn prepare_single(
     }
     match normalize(msg, Some(kind), envelope, 0) {
         Ok(a) => out.accepted.push(a),
-        Err((id, field, reason, msg)) => {
-            let text = serde_json::to_string(&msg).unwrap_or_default();
-            out.rejected
-                .push(reject(0, id, field, reason, &text, envelope));
+        Err(bad) => {
+            let text = serde_json::to_string(&bad.message).unwrap_or_default();
+            out.rejected.push(reject(
+                0,
+                bad.message_id,
+                bad.field,
+                bad.reason,
+                &text,
+                envelope,
+            ));
         }
     }
     out

@@ -1,0 +1,403 @@
+//! `intent serve` as a real process: keys made by the CLI, ingestion over a socket, restarts
+//! that rebuild live state from the log, `kill -9` in the middle of a load, plan files watched.
+
+use super::root;
+use base64::Engine as _;
+use serde_json::{Value, json};
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+fn data_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("intent-serve-it-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
+}
+
+fn key(data: &Path, kind: &str) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_intent"))
+        .args(["keys", "create", "--kind", kind, "--name", "test", "--data"])
+        .arg(data)
+        .output()
+        .expect("run intent keys");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap().trim().to_string()
+}
+
+/// A running `intent serve`; killed (SIGKILL) when dropped.
+struct Server {
+    child: Child,
+    url: String,
+}
+
+impl Server {
+    fn start(data: &Path, plan: &Path, extra: &[&str]) -> Server {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_intent"))
+            .args(["serve", "--listen", "127.0.0.1:0", "--data"])
+            .arg(data)
+            .arg("--plan")
+            .arg(plan)
+            .args(extra)
+            .current_dir(root())
+            .env("INTENT_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start intent serve");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let url = line
+            .trim()
+            .strip_prefix("listening on ")
+            .unwrap_or_else(|| panic!("unexpected first line: {line:?}"))
+            .to_string();
+        let server = Server { child, url };
+        let started = Instant::now();
+        loop {
+            let (status, _) = server.get("/readyz", None);
+            if status == 200 {
+                break;
+            }
+            assert!(started.elapsed() < Duration::from_secs(60), "not ready");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        server
+    }
+
+    fn agent() -> ureq::Agent {
+        ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_global(Some(Duration::from_secs(30)))
+            .build()
+            .into()
+    }
+
+    fn get(&self, path: &str, token: Option<&str>) -> (u16, Value) {
+        let mut req = Self::agent().get(format!("{}{path}", self.url));
+        if let Some(t) = token {
+            req = req.header("Authorization", format!("Bearer {t}"));
+        }
+        match req.call() {
+            Ok(mut res) => {
+                let status = res.status().as_u16();
+                let text = res.body_mut().read_to_string().unwrap_or_default();
+                (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+            }
+            Err(_) => (0, Value::Null),
+        }
+    }
+
+    fn post(&self, path: &str, write_key: &str, body: &Value) -> (u16, Value) {
+        post(&Self::agent(), &self.url, path, write_key, body)
+    }
+
+    fn kill9(mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn post(agent: &ureq::Agent, url: &str, path: &str, write_key: &str, body: &Value) -> (u16, Value) {
+    let res = agent
+        .post(format!("{url}{path}"))
+        .header(
+            "Authorization",
+            format!(
+                "Basic {}",
+                base64::engine::general_purpose::STANDARD.encode(format!("{write_key}:"))
+            ),
+        )
+        .header("Content-Type", "application/json")
+        .send(body.to_string());
+    match res {
+        Ok(mut res) => {
+            let status = res.status().as_u16();
+            let text = res.body_mut().read_to_string().unwrap_or_default();
+            (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+        }
+        Err(_) => (0, Value::Null),
+    }
+}
+
+fn showroom() -> PathBuf {
+    root().join("plans/showroom.yaml")
+}
+
+#[test]
+fn restart_rebuilds_live_state_from_the_log() {
+    let data = data_dir("restart");
+    let w = key(&data, "write");
+    let a = key(&data, "admin");
+    let server = Server::start(&data, &showroom(), &[]);
+    let batch = json!({"batch": [
+        {"type": "page", "anonymousId": "kiosk-7", "messageId": "r1",
+         "timestamp": "2026-11-20T10:00:00Z", "properties": {"category": "financing"}},
+        {"type": "identify", "anonymousId": "kiosk-7", "userId": "jan", "messageId": "r2",
+         "timestamp": "2026-11-20T10:01:00Z", "traits": {"email": "jan@example.pl"}},
+        {"type": "track", "userId": "jan", "event": "Offer Downloaded", "messageId": "r3",
+         "timestamp": "2026-11-20T10:02:00Z"},
+        {"type": "track", "event": "no id", "messageId": "r4"}
+    ]});
+    let (status, body) = server.post("/v1/batch", &w, &batch);
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["accepted"], 3);
+    assert_eq!(body["rejected"][0]["field"], "batch[3].userId");
+    let at = "?at=2026-11-21T00:00:00Z";
+    let (_, before) = server.get(&format!("/v1/profiles/jan{at}"), Some(&a));
+    assert_eq!(before["events"], 3);
+    assert_eq!(before["ids"], json!(["anon:kiosk-7", "user:jan"]));
+    server.kill9();
+
+    let server = Server::start(&data, &showroom(), &[]);
+    let (_, after) = server.get(&format!("/v1/profiles/kiosk-7{at}"), Some(&a));
+    for field in [
+        "id",
+        "ids",
+        "events",
+        "score",
+        "tier",
+        "traits",
+        "explanation",
+    ] {
+        assert_eq!(after[field], before[field], "{field} after restart");
+    }
+    // The same messages again are repeats: acknowledged, counted once.
+    let (status, body) = server.post("/v1/batch", &w, &batch);
+    assert_eq!(status, 200);
+    assert_eq!(
+        (body["accepted"].as_u64(), body["duplicates"].as_u64()),
+        (Some(0), Some(3))
+    );
+    // Both rejects (one per request) are kept.
+    let (_, q) = server.get("/v1/quarantine", Some(&a));
+    assert_eq!(q["total"], 2);
+    let (_, plans) = server.get("/v1/plans", Some(&a));
+    assert_eq!(
+        plans["versions"].as_array().unwrap().len(),
+        1,
+        "same plan, same version"
+    );
+    drop(server);
+    std::fs::remove_dir_all(&data).unwrap();
+}
+
+/// Four writers send batches of 25 events, each batch for its own user; the server is killed
+/// with SIGKILL mid-load. After a restart every acknowledged batch is there in full, and every
+/// batch that was in flight is either all there or not at all.
+#[test]
+fn kill_9_mid_load_loses_no_acknowledged_event_and_applies_no_half_batch() {
+    let data = data_dir("kill9");
+    let w = key(&data, "write");
+    let a = key(&data, "admin");
+    let server = Server::start(&data, &showroom(), &[]);
+    let url = server.url.clone();
+    let stop = Arc::new(AtomicBool::new(false));
+    let acked = Arc::new(Mutex::new(Vec::<String>::new()));
+    let sent = Arc::new(Mutex::new(Vec::<String>::new()));
+    let writers: Vec<_> = (0..4)
+        .map(|t| {
+            let (url, w, stop, acked, sent) = (
+                url.clone(),
+                w.clone(),
+                stop.clone(),
+                acked.clone(),
+                sent.clone(),
+            );
+            std::thread::spawn(move || {
+                let agent = Server::agent();
+                for b in 0.. {
+                    if stop.load(Ordering::Relaxed) {
+                        break;
+                    }
+                    let user = format!("w{t}-b{b}");
+                    let batch: Vec<Value> = (0..25)
+                        .map(|i| {
+                            json!({"type": "track", "userId": user, "event": "Offer Downloaded",
+                                   "messageId": format!("{user}-{i}"),
+                                   "timestamp": format!("2026-11-20T10:{:02}:00Z", i)})
+                        })
+                        .collect();
+                    sent.lock().unwrap().push(user.clone());
+                    let (status, _) = post(&agent, &url, "/v1/batch", &w, &json!({"batch": batch}));
+                    if status == 200 {
+                        acked.lock().unwrap().push(user);
+                    } else {
+                        break; // the server is gone
+                    }
+                }
+            })
+        })
+        .collect();
+    // Let the load run, then kill once enough has been acknowledged.
+    let started = Instant::now();
+    while acked.lock().unwrap().len() < 200 && started.elapsed() < Duration::from_secs(30) {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    server.kill9();
+    stop.store(true, Ordering::Relaxed);
+    for t in writers {
+        t.join().unwrap();
+    }
+    let acked = acked.lock().unwrap().clone();
+    let sent = sent.lock().unwrap().clone();
+    assert!(
+        acked.len() >= 200,
+        "only {} batches acknowledged",
+        acked.len()
+    );
+
+    let server = Server::start(&data, &showroom(), &[]);
+    let agent = Server::agent();
+    let mut in_flight_stored = 0;
+    for user in &sent {
+        let (status, p) = server.get(&format!("/v1/profiles/user:{user}"), Some(&a));
+        let events = if status == 200 {
+            p["events"].as_u64().unwrap()
+        } else {
+            0
+        };
+        if acked.contains(user) {
+            assert_eq!(events, 25, "acknowledged batch {user} lost events");
+        } else {
+            assert!(
+                events == 0 || events == 25,
+                "batch {user} half applied: {events}"
+            );
+            in_flight_stored += usize::from(events == 25);
+        }
+    }
+    // The live state after restart is exactly the log: no profile beyond the batches sent.
+    let (_, queue) = server.get("/v1/queue?limit=1", Some(&a));
+    assert_eq!(
+        queue["total"].as_u64().unwrap() as usize,
+        acked.len() + in_flight_stored
+    );
+    let (status, _) = post(
+        &agent,
+        &server.url,
+        "/v1/track",
+        &w,
+        &json!({"userId": "after", "event": "X"}),
+    );
+    assert_eq!(status, 200, "the restarted server takes events");
+    drop(server);
+    std::fs::remove_dir_all(&data).unwrap();
+}
+
+#[test]
+fn a_watched_plan_file_becomes_a_new_version_and_rescores() {
+    let data = data_dir("watch");
+    let w = key(&data, "write");
+    let a = key(&data, "admin");
+    let plan = data_dir("watch-plan.yaml");
+    std::fs::write(&plan, std::fs::read_to_string(showroom()).unwrap()).unwrap();
+    let server = Server::start(&data, &plan, &["--watch"]);
+    let (status, _) = server.post(
+        "/v1/track",
+        &w,
+        &json!({"userId": "ola", "event": "Offer Downloaded", "messageId": "o1"}),
+    );
+    assert_eq!(status, 200);
+    let (_, p) = server.get("/v1/profiles/ola", Some(&a));
+    let before = p["score"].as_f64().unwrap();
+    assert!(before > 14.0, "offer download scores 15: {p}");
+
+    // A broken edit changes nothing.
+    std::thread::sleep(Duration::from_millis(1100));
+    std::fs::write(&plan, "version: 1\nname: broken\nsignals: 7\n").unwrap();
+    std::thread::sleep(Duration::from_millis(2500));
+    let (_, plans) = server.get("/v1/plans", Some(&a));
+    assert_eq!(plans["live"], 1);
+    assert_eq!(plans["versions"].as_array().unwrap().len(), 1);
+
+    // A valid edit doubles the offer's points.
+    let text = std::fs::read_to_string(showroom())
+        .unwrap()
+        .replace("points: 15\n", "points: 30\n");
+    std::fs::write(&plan, text).unwrap();
+    let started = Instant::now();
+    loop {
+        let (_, plans) = server.get("/v1/plans", Some(&a));
+        if plans["live"] == 2 {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "no new version: {plans}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let (_, p) = server.get("/v1/profiles/ola", Some(&a));
+    let after = p["score"].as_f64().unwrap();
+    assert!((after - 2.0 * before).abs() < 0.1, "{before} -> {after}");
+    assert_eq!(p["plan_version"], 2);
+    let (status, old) = server.get("/v1/plans/1", Some(&a));
+    assert_eq!(status, 200);
+    assert!(old["text"].as_str().unwrap().contains("points: 15\n"));
+    drop(server);
+    std::fs::remove_dir_all(&data).unwrap();
+    let _ = std::fs::remove_file(&plan);
+}
+
+#[test]
+fn keys_are_listed_without_secrets_and_revoked_keys_are_refused() {
+    let data = data_dir("keys");
+    let w = key(&data, "write");
+    let a = key(&data, "admin");
+    let server = Server::start(&data, &showroom(), &[]);
+    let body = json!({"userId": "k", "event": "X"});
+    assert_eq!(server.post("/v1/track", &w, &body).0, 200);
+    let list = Command::new(env!("CARGO_BIN_EXE_intent"))
+        .args(["keys", "list", "--data"])
+        .arg(&data)
+        .output()
+        .unwrap();
+    let text = String::from_utf8(list.stdout).unwrap();
+    assert!(
+        text.contains("write\ttest") && text.contains("admin\ttest"),
+        "{text}"
+    );
+    assert!(
+        !text.contains(&w) && !text.contains(&a),
+        "secrets are never shown again"
+    );
+    let id = text
+        .lines()
+        .next()
+        .unwrap()
+        .split('\t')
+        .next()
+        .unwrap()
+        .to_string();
+    let revoke = Command::new(env!("CARGO_BIN_EXE_intent"))
+        .args(["keys", "revoke", &id, "--data"])
+        .arg(&data)
+        .status()
+        .unwrap();
+    assert!(revoke.success());
+    // A new key works within 250 ms; the revoked one is refused within the refresh interval.
+    let w2 = key(&data, "write");
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(server.post("/v1/track", &w2, &body).0, 200);
+    std::thread::sleep(Duration::from_millis(2500));
+    assert_eq!(server.post("/v1/track", &w, &body).0, 401);
+    assert_eq!(server.post("/v1/track", &w2, &body).0, 200);
+    drop(server);
+    std::fs::remove_dir_all(&data).unwrap();
+}
