@@ -31,7 +31,8 @@ fn message() -> impl Strategy<Value = Value> {
             "properties": {"model": (["corolla", "rav4", "yaris"][m])}})),
         5 => (0..4usize, 0..3usize, 0..400u32).prop_map(|(s, k, d)| json!({"type": "screen",
             "properties": {"screen": (["financing", "trade_in", "models", "offers"][s]),
-                           "session_id": format!("s{k}"), "duration_s": d},
+                           "session_id": format!("s{k}"), "duration_s": d,
+                           "location": (["Warszawa", "Gdańsk", "Poznań"][k])},
             "context": {"channel": "showroom"}})),
         3 => (0..4usize).prop_map(|c| json!({"type": "track", "event": "CTA Tapped",
             "properties": {"cta": (["test_drive", "service", "ask_person", "financing"][c])},
@@ -172,8 +173,68 @@ proptest! {
         prop_assert_eq!(a.profile_ids(), b.profile_ids());
         for id in a.profile_ids() {
             prop_assert_eq!(a.snapshot(&id, now), b.snapshot(&id, now));
+            prop_assert_eq!(facet_names(&a, &id), facet_names(&b, &id));
+            prop_assert_eq!(a.members(&id), b.members(&id));
+            let ids = |e: &Engine| e.timeline(&id).iter().map(|x| x.message_id.clone()).collect::<Vec<_>>();
+            prop_assert_eq!(ids(&a), ids(&b));
+        }
+        for text in ["u1", "a2", "x@example.com", "X@EXAMPLE.COM", "pomorskie", "nobody"] {
+            prop_assert_eq!(a.search(text), b.search(text));
         }
     }
+}
+
+/// A profile's facets with labels as names (label ids depend on arrival order).
+fn facet_names(e: &Engine, id: &str) -> (Vec<String>, Option<String>, Vec<(u8, u64)>) {
+    let f = e.facets(id).expect("profile");
+    (
+        f.channels
+            .iter()
+            .map(|&c| e.label(c).to_string())
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect(),
+        f.location.map(|l| e.label(l).to_string()),
+        f.groups.clone(),
+    )
+}
+
+#[test]
+fn timeline_search_and_facets_follow_identity() {
+    let plan = shipped("showroom.yaml");
+    let mut e = Engine::new(Scorer::new(plan));
+    let msgs = [
+        json!({"type": "screen", "anonymousId": "kiosk-1", "messageId": "m1", "timestamp": "2026-01-01T10:00:00Z",
+               "properties": {"screen": "financing", "location": "Gdańsk"}, "context": {"channel": "showroom"}}),
+        json!({"type": "page", "anonymousId": "web-9", "messageId": "m2", "timestamp": "2026-01-02T10:00:00Z",
+               "properties": {"category": "model", "model": "rav4", "location": "Warszawa"}, "context": {"channel": "web"}}),
+        json!({"type": "identify", "anonymousId": "kiosk-1", "userId": "jan", "messageId": "m3",
+               "timestamp": "2026-01-03T10:00:00Z", "traits": {"email": "Jan@Example.pl"}}),
+    ];
+    for m in &msgs {
+        e.ingest(Event::from_json(&m.to_string(), || unreachable!()).unwrap());
+    }
+    assert_eq!(e.search("jan@example.pl"), vec!["user:jan"]);
+    assert_eq!(e.search("kiosk-1"), vec!["user:jan"]);
+    assert_eq!(e.search("web-9"), vec!["anon:web-9"]);
+    assert!(e.search("nobody").is_empty());
+    assert_eq!(e.members("anon:kiosk-1"), vec!["anon:kiosk-1", "user:jan"]);
+    let ids: Vec<&str> = e
+        .timeline("user:jan")
+        .iter()
+        .map(|x| x.message_id.as_str())
+        .collect();
+    assert_eq!(ids, vec!["m1", "m3"]);
+    let (channels, location, _) = facet_names(&e, "user:jan");
+    assert_eq!(
+        (channels, location),
+        (vec!["showroom".to_string()], Some("Gdańsk".to_string()))
+    );
+    assert_eq!(facet_names(&e, "anon:web-9").1.as_deref(), Some("Warszawa"));
+    assert!(e.contains_message("m2") && !e.contains_message("m9"));
+    assert_eq!((e.profile_count(), e.event_count()), (2, 3));
+    let hot = e.profiles_at(1_767_500_000_000).count();
+    assert_eq!(hot, 2);
 }
 
 /// Decoding only what a plan reads changes nothing the plan sees.
