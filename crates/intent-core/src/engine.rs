@@ -419,14 +419,17 @@ impl Engine {
         self.key_of(id).map(|k| &self.profiles[&k].facets)
     }
 
-    /// Every id of a profile (`user:<id>` / `anon:<id>`), sorted.
+    /// Every id of a profile that carried events (`user:<id>` / `anon:<id>`), sorted.
     pub fn members(&self, id: &str) -> Vec<String> {
         let Some(key) = self.key_of(id) else {
             return Vec::new();
         };
+        // An alias links both readings of `previousId` (user and anonymous); only ids that
+        // carried events are the person's.
         let mut names: Vec<String> = self.profiles[&key]
             .members
             .iter()
+            .filter(|&&n| !self.node_events[n as usize].is_empty() || n == key)
             .map(|&n| self.name(n))
             .collect();
         names.sort();

@@ -68,8 +68,11 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
+        // `code` and `message` also sit at the top, where Segment's SDKs look for them.
         let body = serde_json::json!({
             "success": false,
+            "code": self.code,
+            "message": self.message,
             "error": { "code": self.code, "message": self.message, "field": self.field },
         });
         let mut res = (self.status, Json(body)).into_response();

@@ -183,6 +183,20 @@ pub fn normalize(
         (None, _) => received,
     };
     msg.insert("timestamp".into(), Value::String(format_timestamp(ts)));
+    // Some SDKs (analytics-python) send a page's or screen's `category` beside `name`; the
+    // JavaScript SDKs put it in `properties`, where plans read it.
+    let view = matches!(
+        msg.get("type").and_then(Value::as_str),
+        Some("page" | "screen")
+    );
+    if view && let Some(cat) = msg.get("category").cloned() {
+        let props = msg
+            .entry("properties")
+            .or_insert_with(|| Value::Object(Map::new()));
+        if let Value::Object(props) = props {
+            props.entry("category").or_insert(cat);
+        }
+    }
     let ctx = msg
         .entry("context")
         .or_insert_with(|| Value::Object(Map::new()));
@@ -436,6 +450,24 @@ mod tests {
         assert_eq!(v["originalTimestamp"], "2026-11-24T13:00:00.000Z");
         assert_eq!(v["context"]["source"], "website");
         assert!(v["messageId"].as_str().unwrap().starts_with("srv-"));
+    }
+
+    #[test]
+    fn a_top_level_page_category_is_read_as_a_property() {
+        let m = obj(json!({"anonymousId": "a", "name": "Raty", "category": "financing"}));
+        let a = normalize(m, Some(EventType::Page), &env(false), 0)
+            .ok()
+            .unwrap();
+        assert_eq!(
+            a.event.properties.get("category"),
+            Some(&json!("financing"))
+        );
+        let m = obj(json!({"anonymousId": "a", "category": "financing",
+            "properties": {"category": "offers"}}));
+        let a = normalize(m, Some(EventType::Page), &env(false), 0)
+            .ok()
+            .unwrap();
+        assert_eq!(a.event.properties.get("category"), Some(&json!("offers")));
     }
 
     #[test]
