@@ -401,3 +401,37 @@ fn keys_are_listed_without_secrets_and_revoked_keys_are_refused() {
     drop(server);
     std::fs::remove_dir_all(&data).unwrap();
 }
+
+/// Segment's official SDKs (`@segment/analytics-node`, `analytics-python`) send real traffic to a
+/// real server; `tests/sdk/run.sh` checks the profiles they make. `.ci/run` installs both; a
+/// machine without them skips this test, except under `CI=true`.
+#[test]
+fn official_segment_sdks_send_real_traffic() {
+    let sdk = root().join("tests/sdk");
+    let node_ready = sdk.join("node_modules/@segment/analytics-node").exists();
+    let python_ready = Command::new("python3")
+        .args(["-c", "import segment.analytics"])
+        .status()
+        .is_ok_and(|s| s.success());
+    if !(node_ready && python_ready) {
+        assert!(
+            std::env::var("CI").is_err(),
+            "CI must install the SDKs (npm ci in tests/sdk; pip install segment-analytics-python)"
+        );
+        eprintln!("skipped: the SDKs are not installed (see .ci/run)");
+        return;
+    }
+    let out = Command::new("bash")
+        .arg(sdk.join("run.sh"))
+        .arg(env!("CARGO_BIN_EXE_intent"))
+        .current_dir(root())
+        .output()
+        .expect("run tests/sdk/run.sh");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "SDK tests failed:\n{text}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(text.contains("sdk: 2 passed, 0 failed"), "{text}");
+}
