@@ -105,7 +105,8 @@ impl KeyCache {
     }
 
     /// The caller for a write request: the key from HTTP Basic (user part), a bearer token, or
-    /// the body's `writeKey`. Write and admin keys may write.
+    /// the body's `writeKey`. Only write keys send events (an admin token in a web page would be
+    /// a leaked secret).
     pub fn writer(&self, headers: &HeaderMap, body_key: Option<&str>) -> Result<Caller, ApiError> {
         let secret = header_secret(headers).or(body_key.map(str::to_string));
         let Some(secret) = secret.filter(|s| !s.is_empty()) else {
@@ -113,8 +114,15 @@ impl KeyCache {
                 "no write key: send it as the HTTP Basic user or as `writeKey` in the body",
             ));
         };
-        self.lookup(&secret)
-            .ok_or_else(|| ApiError::unauthorized("the write key is not valid"))
+        match self.lookup(&secret) {
+            Some(c) if c.kind == KeyKind::Write => Ok(c),
+            Some(_) => Err(ApiError::new(
+                axum::http::StatusCode::FORBIDDEN,
+                "forbidden",
+                "an admin token cannot send events: use a write key",
+            )),
+            None => Err(ApiError::unauthorized("the write key is not valid")),
+        }
     }
 
     /// The caller for a read or manage request: an admin token as a bearer token or HTTP Basic.
@@ -137,7 +145,8 @@ impl KeyCache {
 
     /// Whether a write key is known (for the browser SDK's settings route).
     pub fn knows(&self, secret: &str) -> bool {
-        self.lookup(secret).is_some()
+        self.lookup(secret)
+            .is_some_and(|c| c.kind == KeyKind::Write)
     }
 }
 

@@ -435,3 +435,34 @@ fn official_segment_sdks_send_real_traffic() {
     );
     assert!(text.contains("sdk: 2 passed, 0 failed"), "{text}");
 }
+
+/// The browser SDK (`@segment/analytics-next`) in headless Chromium, from a page on another
+/// origin: settings route, short paths, `text/plain`, CORS preflights. `.ci/run` installs
+/// Chromium and the npm packages; without them this is skipped, except under `CI=true`.
+#[test]
+fn the_browser_sdk_tracks_from_a_kiosk_page() {
+    let e2e = root().join("e2e");
+    let ready = e2e.join("node_modules/playwright-core").exists()
+        && Path::new("/usr/bin/chromium").exists();
+    if !ready {
+        assert!(
+            std::env::var("CI").is_err(),
+            "CI must install chromium and the e2e npm packages (see .ci/run)"
+        );
+        eprintln!("skipped: chromium or e2e/node_modules missing (see .ci/run)");
+        return;
+    }
+    let out = Command::new("bash")
+        .arg(e2e.join("run.sh"))
+        .arg(env!("CARGO_BIN_EXE_intent"))
+        .current_dir(root())
+        .output()
+        .expect("run e2e/run.sh");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "browser SDK test failed:\n{text}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(text.contains("e2e: browser SDK passed"), "{text}");
+}
