@@ -272,7 +272,19 @@ fn swap(
     version: i64,
     text: String,
 ) {
-    let upto = shared.live.read().expect("live state").seq;
+    let (upto, live_version) = {
+        let live = shared.live.read().expect("live state");
+        (live.seq, live.plan_version)
+    };
+    if version < live_version {
+        // Two plans were published close together and the later one is already live.
+        tracing::info!(
+            version,
+            live_version,
+            "a newer plan version is live; dropping this one"
+        );
+        return;
+    }
     let caught = store.scan(seq, upto, &mut |s, body| {
         engine.ingest(parse_stored(body, s)?);
         seq = s;
@@ -283,6 +295,7 @@ fn swap(
         Err(e) => Err(e.to_string()),
     };
     let mut status = shared.rescoring.lock().expect("rescoring status");
+    let mine = status.as_ref().is_some_and(|s| s.version == version);
     match finish {
         Ok(()) => {
             let mut live = shared.live.write().expect("live state");
@@ -291,11 +304,13 @@ fn swap(
             live.plan_text = text;
             live.seq = upto;
             tracing::info!(version, seq = upto, "plan version is live");
-            *status = None;
+            if mine {
+                *status = None;
+            }
         }
         Err(e) => {
             tracing::error!(version, error = %e, "rescoring failed; the old plan stays live");
-            if let Some(s) = status.as_mut() {
+            if let Some(s) = status.as_mut().filter(|_| mine) {
                 s.error = Some(e);
             }
         }
@@ -303,6 +318,8 @@ fn swap(
 }
 
 /// Rescores the whole log with a new plan version in the background; the writer swaps it in.
+/// The status shows the newest version being scored from the moment this returns; when two
+/// versions are published close together, the later one ends up live whichever finishes first.
 pub fn rescore(
     opener: Opener,
     shared: Arc<Shared>,
@@ -311,18 +328,24 @@ pub fn rescore(
     version: i64,
     text: String,
 ) {
+    let upto = shared.live.read().expect("live state").seq;
+    {
+        let mut status = shared.rescoring.lock().expect("rescoring status");
+        if status.as_ref().is_none_or(|s| s.version < version) {
+            *status = Some(Rescoring {
+                version,
+                done: 0,
+                total: upto.max(0) as u64,
+                error: None,
+            });
+        }
+    }
     std::thread::spawn(move || {
-        let upto = shared.live.read().expect("live state").seq;
-        *shared.rescoring.lock().expect("rescoring status") = Some(Rescoring {
-            version,
-            done: 0,
-            total: upto.max(0) as u64,
-            error: None,
-        });
         let started = Instant::now();
         let result = opener().and_then(|store| {
             rebuild(&*store, plan, upto, &|done| {
-                if let Some(s) = shared.rescoring.lock().expect("rescoring status").as_mut() {
+                let mut status = shared.rescoring.lock().expect("rescoring status");
+                if let Some(s) = status.as_mut().filter(|s| s.version == version) {
                     s.done = done;
                 }
             })
@@ -344,7 +367,8 @@ pub fn rescore(
             }
             Err(e) => {
                 tracing::error!(version, error = %e, "rescoring failed");
-                if let Some(s) = shared.rescoring.lock().expect("rescoring status").as_mut() {
+                let mut status = shared.rescoring.lock().expect("rescoring status");
+                if let Some(s) = status.as_mut().filter(|s| s.version == version) {
                     s.error = Some(e);
                 }
             }

@@ -1,0 +1,8 @@
+//! The HTTP service through its router: Segment ingestion, the read API, plan versions and the
+//! OpenAPI document, each test over its own temporary store.
+
+mod harness;
+mod ingest;
+mod openapi;
+mod plans;
+mod read;
