@@ -109,7 +109,8 @@ pub struct ProfileView<'a> {
 pub struct Engine {
     scorer: Scorer,
     seen: FxHashSet<String>,
-    node_ids: FxHashMap<(bool, String), u32>,
+    /// Node ids by (is user, id): `[anonymous, user]`.
+    node_ids: [FxHashMap<String, u32>; 2],
     node_names: Vec<(bool, String)>,
     node_events: Vec<Vec<u32>>,
     raw_parent: Vec<u32>,
@@ -129,7 +130,7 @@ impl Engine {
         Engine {
             scorer,
             seen: FxHashSet::default(),
-            node_ids: FxHashMap::default(),
+            node_ids: [FxHashMap::default(), FxHashMap::default()],
             node_names: Vec::new(),
             node_events: Vec::new(),
             raw_parent: Vec::new(),
@@ -150,11 +151,11 @@ impl Engine {
     }
 
     fn node(&mut self, user: bool, id: &str) -> u32 {
-        if let Some(&n) = self.node_ids.get(&(user, id.to_string())) {
+        if let Some(&n) = self.node_ids[usize::from(user)].get(id) {
             return n;
         }
         let n = self.node_names.len() as u32;
-        self.node_ids.insert((user, id.to_string()), n);
+        self.node_ids[usize::from(user)].insert(id.to_string(), n);
         self.node_names.push((user, id.to_string()));
         self.node_events.push(Vec::new());
         self.raw_parent.push(n);
@@ -455,7 +456,7 @@ impl Engine {
             keys.insert(k);
         }
         for user in [true, false] {
-            if let Some(&n) = self.node_ids.get(&(user, text.to_string())) {
+            if let Some(&n) = self.node_ids[usize::from(user)].get(text) {
                 keys.insert(self.canon[n as usize]);
             }
         }
@@ -486,7 +487,7 @@ impl Engine {
             Some(("anon", r)) => (false, r),
             _ => return None,
         };
-        let n = *self.node_ids.get(&(user, raw.to_string()))?;
+        let n = *self.node_ids[usize::from(user)].get(raw)?;
         let key = self.canon[n as usize];
         self.profiles.contains_key(&key).then_some(key)
     }

@@ -8,7 +8,6 @@ use intent_core::plan::Plan;
 use intent_core::score::Scorer;
 use intent_server::ingest::{self, Envelope};
 use intent_store::{EventLog, NewEvent, SqliteStore};
-use serde_json::Value;
 
 fn traffic(profiles: u64) -> Vec<String> {
     let cfg = intent_gen::GenConfig {
@@ -44,10 +43,8 @@ fn plan() -> Plan {
 
 fn prepare(body: &[u8]) -> ingest::Prepared {
     let body = ingest::decode_body(body, false).expect("body");
-    let mut obj = ingest::parse_object(&body).expect("json");
-    let Some(Value::Array(messages)) = obj.remove("batch") else {
-        panic!("batch")
-    };
+    let parsed = ingest::parse_batch(&body).expect("json");
+    let messages = parsed.batch.expect("batch");
     let envelope = Envelope {
         received_at: 1_790_000_000_000,
         sent_at: None,
@@ -55,7 +52,7 @@ fn prepare(body: &[u8]) -> ingest::Prepared {
         batch: true,
         source: "bench",
     };
-    ingest::prepare_batch(messages, &envelope)
+    ingest::prepare_batch(&messages, &envelope)
 }
 
 fn bench(c: &mut Criterion) {

@@ -232,22 +232,29 @@ async fn single(
 async fn batch(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
     let started = Instant::now();
     let res = async {
-        let (mut obj, source, _) = open_request(&state, &headers, &body)?;
-        let messages = match obj.remove("batch") {
-            Some(Value::Array(a)) => a,
-            Some(_) => {
-                return Err(
-                    ApiError::bad_request("invalid_batch", "`batch` must be an array")
-                        .field("batch"),
-                );
-            }
+        // A key in the headers is checked before the body is read.
+        let header_caller = if headers.contains_key(header::AUTHORIZATION) {
+            Some(state.keys.writer(&headers, None)?)
+        } else {
+            None
+        };
+        let body = ingest::decode_body(&body, is_gzip(&headers))?;
+        let parsed = ingest::parse_batch(&body)?;
+        let source = match header_caller {
+            Some(c) => c.name,
             None => {
-                return Err(ApiError::bad_request(
-                    "invalid_batch",
-                    "missing: a batch carries its messages in `batch`",
-                )
-                .field("batch"));
+                state
+                    .keys
+                    .writer(&headers, parsed.write_key.as_deref())?
+                    .name
             }
+        };
+        let Some(messages) = parsed.batch else {
+            return Err(ApiError::bad_request(
+                "invalid_batch",
+                "missing: a batch carries its messages in `batch`",
+            )
+            .field("batch"));
         };
         if messages.len() > MAX_BATCH_MESSAGES {
             return Err(ApiError::too_large(format!(
@@ -256,11 +263,12 @@ async fn batch(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -
             ))
             .field("batch"));
         }
-        let sent_at = obj
-            .get("sentAt")
+        let sent_at = parsed
+            .sent_at
+            .as_ref()
             .and_then(Value::as_str)
             .and_then(|s| parse_timestamp(s).ok());
-        let context = match obj.get("context") {
+        let context = match &parsed.context {
             Some(Value::Object(c)) => Some(c),
             _ => None,
         };
@@ -271,7 +279,7 @@ async fn batch(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -
             batch: true,
             source: &source,
         };
-        let prepared = ingest::prepare_batch(messages, &envelope);
+        let prepared = ingest::prepare_batch(&messages, &envelope);
         let rejected: Vec<Value> = prepared
             .rejected
             .iter()
@@ -279,6 +287,7 @@ async fn batch(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -
                 json!({"index": i, "messageId": id, "field": r.field, "reason": r.reason})
             })
             .collect();
+        drop(messages);
         let out = submit(&state, prepared).await?;
         Ok(Json(json!({
             "success": true,
@@ -340,12 +349,16 @@ async fn settings(
     })))
 }
 
-/// Ingests messages from inside the process (the demo feed) as a batch from `source`.
-pub async fn ingest_values(
+/// Ingests NDJSON lines from inside the process (the demo feed) as a batch from `source`.
+pub async fn ingest_lines(
     state: &AppState,
-    messages: Vec<Value>,
+    lines: &[String],
     source: &str,
 ) -> ApiResult<crate::live::Appended> {
+    let raws: Vec<&serde_json::value::RawValue> = lines
+        .iter()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect();
     let envelope = Envelope {
         received_at: now_ms(),
         sent_at: None,
@@ -353,7 +366,7 @@ pub async fn ingest_values(
         batch: true,
         source,
     };
-    let prepared = ingest::prepare_batch(messages, &envelope);
+    let prepared = ingest::prepare_batch(&raws, &envelope);
     submit(state, prepared).await
 }
 

@@ -4,9 +4,10 @@
 //! their field path; nothing here touches the store.
 
 use crate::error::ApiError;
-use intent_core::event::{Event, EventType};
+use intent_core::event::{Event, EventError, EventType, SegmentMessage};
 use intent_core::time::{Ts, format_timestamp, parse_timestamp};
 use intent_store::Rejected;
+use serde::Deserialize;
 use serde_json::{Map, Value};
 use std::io::Read;
 
@@ -85,6 +86,50 @@ pub fn parse_object(body: &[u8]) -> Result<Map<String, Value>, ApiError> {
             "the body must be a JSON object",
         )),
     }
+}
+
+/// A `/v1/batch` body: the messages are kept as raw JSON text until each is looked at, so a
+/// message's size is known without serializing it again.
+#[derive(serde::Deserialize)]
+pub struct BatchBody<'a> {
+    /// The messages.
+    #[serde(borrow)]
+    pub batch: Option<Vec<&'a serde_json::value::RawValue>>,
+    /// When the client sent the batch.
+    #[serde(rename = "sentAt")]
+    pub sent_at: Option<Value>,
+    /// Context shared by every message.
+    pub context: Option<Value>,
+    /// The write key, when the SDK sends it in the body.
+    #[serde(rename = "writeKey")]
+    pub write_key: Option<std::borrow::Cow<'a, str>>,
+}
+
+/// Parses a batch body; a parse error names the line and column.
+pub fn parse_batch(body: &[u8]) -> Result<BatchBody<'_>, ApiError> {
+    serde_json::from_slice(body).map_err(|e| {
+        if e.classify() == serde_json::error::Category::Data {
+            // Valid JSON of the wrong shape: `batch` is not a list, or the body is not an object.
+            ApiError::bad_request(
+                "invalid_batch",
+                format!(
+                    "a batch is an object whose `batch` is a list of messages (line {} column {}): {e}",
+                    e.line(),
+                    e.column()
+                ),
+            )
+            .field("batch")
+        } else {
+            ApiError::bad_request(
+                "invalid_json",
+                format!(
+                    "the body is not valid JSON at line {} column {}: {e}",
+                    e.line(),
+                    e.column()
+                ),
+            )
+        }
+    })
 }
 
 /// A new message id for a message that came without one.
@@ -207,18 +252,25 @@ pub fn normalize(
         ctx.entry("source")
             .or_insert_with(|| Value::String(envelope.source.to_string()));
     }
-    let json = match serde_json::to_string(&msg) {
+    let value = Value::Object(msg);
+    let json = match serde_json::to_string(&value) {
         Ok(j) => j,
         Err(e) => {
             return Err(Invalid {
                 message_id: Some(message_id),
                 field: field(""),
                 reason: e.to_string(),
-                message: msg,
+                message: into_map(value),
             });
         }
     };
-    match Event::from_json(&json, || message_id.clone()) {
+    let decoded = SegmentMessage::deserialize(&value)
+        .map_err(|e| EventError {
+            field: String::new(),
+            message: e.to_string(),
+        })
+        .and_then(|m| Event::from_message(m, || message_id.clone()));
+    match decoded {
         Ok(event) => Ok(Accepted {
             json,
             event,
@@ -229,8 +281,15 @@ pub fn normalize(
             message_id: Some(message_id),
             field: field(&e.field),
             reason: e.message,
-            message: msg,
+            message: into_map(value),
         }),
+    }
+}
+
+fn into_map(v: Value) -> Map<String, Value> {
+    match v {
+        Value::Object(m) => m,
+        _ => Map::new(),
     }
 }
 
@@ -279,75 +338,72 @@ fn reject(
 }
 
 /// Sorts a batch's messages into accepted and rejected.
-pub fn prepare_batch(messages: Vec<Value>, envelope: &Envelope<'_>) -> Prepared {
+pub fn prepare_batch(
+    messages: &[&serde_json::value::RawValue],
+    envelope: &Envelope<'_>,
+) -> Prepared {
     let mut out = Prepared {
         accepted: Vec::with_capacity(messages.len()),
         rejected: Vec::new(),
     };
-    for (i, m) in messages.into_iter().enumerate() {
-        let m = match m {
-            Value::Object(m) => m,
-            other => {
+    for (i, raw) in messages.iter().enumerate() {
+        let text = raw.get();
+        let message_id = |m: &Map<String, Value>| match m.get("messageId") {
+            Some(Value::String(s)) => Some(s.clone()),
+            Some(Value::Number(n)) => Some(n.to_string()),
+            _ => None,
+        };
+        if text.len() > MAX_MESSAGE_BYTES {
+            let m: Map<String, Value> = serde_json::from_str(text).unwrap_or_default();
+            out.rejected.push(reject(
+                i,
+                message_id(&m),
+                format!("batch[{i}]"),
+                format!(
+                    "message is {} bytes; the limit is {MAX_MESSAGE_BYTES} (32 KB)",
+                    text.len()
+                ),
+                text,
+                envelope,
+            ));
+            continue;
+        }
+        let m = match serde_json::from_str::<Value>(text) {
+            Ok(Value::Object(m)) => m,
+            _ => {
                 out.rejected.push(reject(
                     i,
                     None,
                     format!("batch[{i}]"),
                     "a message must be a JSON object".into(),
-                    &other.to_string(),
+                    text,
                     envelope,
                 ));
                 continue;
             }
         };
-        let size = serde_json::to_string(&m).map(|s| s.len()).unwrap_or(0);
-        if size > MAX_MESSAGE_BYTES {
-            let id = m
-                .get("messageId")
-                .and_then(Value::as_str)
-                .map(str::to_string);
-            let text = serde_json::to_string(&m).unwrap_or_default();
-            out.rejected.push(reject(
-                i,
-                id,
-                format!("batch[{i}]"),
-                format!("message is {size} bytes; the limit is {MAX_MESSAGE_BYTES} (32 KB)"),
-                &text,
-                envelope,
-            ));
-            continue;
-        }
         let kind = match m.get("type").and_then(Value::as_str) {
             Some(t) => match EventType::parse(t) {
                 Some(k) => Some(k),
                 None => {
-                    let id = m
-                        .get("messageId")
-                        .and_then(Value::as_str)
-                        .map(str::to_string);
-                    let text = serde_json::to_string(&m).unwrap_or_default();
                     out.rejected.push(reject(
                         i,
-                        id,
+                        message_id(&m),
                         format!("batch[{i}].type"),
                         format!("`{t}` is not one of track, identify, page, screen, group, alias"),
-                        &text,
+                        text,
                         envelope,
                     ));
                     continue;
                 }
             },
             None => {
-                let id = m
-                    .get("messageId")
-                    .and_then(Value::as_str)
-                    .map(str::to_string);
-                let text = serde_json::to_string(&m).unwrap_or_default();
                 out.rejected.push(reject(
                     i,
-                    id,
+                    message_id(&m),
                     format!("batch[{i}].type"),
                     "missing: each message in a batch names its type".into(),
-                    &text,
+                    text,
                     envelope,
                 ));
                 continue;
@@ -489,7 +545,13 @@ mod tests {
             json!(7),
             json!({"type": "track", "userId": "u", "event": "D", "timestamp": "yesterday"}),
         ];
-        let p = prepare_batch(msgs, &env(true));
+        let texts: Vec<String> = msgs.iter().map(Value::to_string).collect();
+        let raws: Vec<Box<serde_json::value::RawValue>> = texts
+            .iter()
+            .map(|t| serde_json::value::RawValue::from_string(t.clone()).unwrap())
+            .collect();
+        let refs: Vec<&serde_json::value::RawValue> = raws.iter().map(|r| &**r).collect();
+        let p = prepare_batch(&refs, &env(true));
         assert_eq!(p.accepted.len(), 1);
         let fields: Vec<&str> = p.rejected.iter().map(|r| r.2.field.as_str()).collect();
         assert_eq!(
@@ -515,7 +577,8 @@ mod tests {
         );
         let big = json!({"type": "track", "userId": "u", "event": "A",
             "properties": {"x": "y".repeat(MAX_MESSAGE_BYTES)}});
-        let p = prepare_batch(vec![big], &env(true));
+        let raw = serde_json::value::RawValue::from_string(big.to_string()).unwrap();
+        let p = prepare_batch(&[&*raw], &env(true));
         assert!(p.rejected[0].2.reason.contains("32 KB"));
         let e = parse_object(b"{\"a\": }").unwrap_err();
         assert!(e.message.contains("line 1 column 7"), "{}", e.message);

@@ -2,9 +2,10 @@
 //!
 //! One thread owns the store's write connection. Requests hand it their prepared messages and
 //! wait; it takes every request that is waiting, drops repeated message ids, appends the rest in
-//! one transaction (one fsync for the whole group: group commit), applies them to the live
-//! engine, and only then acknowledges. An acknowledged event is on disk and visible to reads;
-//! a crash before the commit leaves neither the events nor their effects.
+//! one transaction (one fsync for the whole group: group commit) and passes the group to the
+//! apply thread, which scores it in the live engine and only then acknowledges; meanwhile the
+//! next group is being committed. An acknowledged event is on disk and visible to reads; a
+//! crash before the commit leaves neither the events nor their effects.
 //!
 //! Live state is a checkpoint of the log: at start it is rebuilt by scanning the log, and a new
 //! plan version is scored from the log in the background while ingestion goes on, then caught
@@ -146,10 +147,35 @@ pub fn rebuild(
     })
 }
 
-/// The writer loop; returns when every sender is gone.
+/// Work for the apply thread.
+enum Apply {
+    /// A committed group: apply in order, then acknowledge.
+    Group {
+        appends: Vec<(Prepared, Reply)>,
+        repeat: Vec<Vec<bool>>,
+        first: i64,
+        stored: usize,
+    },
+    /// Everything before this has been applied.
+    Barrier(std::sync::mpsc::SyncSender<()>),
+}
+
+/// The writer; returns when every sender is gone.
+///
+/// Two stages run in step: this thread commits group N+1 while the apply thread scores group N
+/// and acknowledges it. An acknowledged event is durable and visible to reads.
 pub fn run_writer(mut store: Box<dyn Store>, shared: Arc<Shared>, mut rx: mpsc::Receiver<Job>) {
+    let (apply_tx, apply_rx) = std::sync::mpsc::sync_channel::<Apply>(2);
+    // Ids committed but not yet applied: with the engine, what a repeat is checked against.
+    let in_flight: Arc<Mutex<FxHashSet<String>>> = Arc::default();
+    let applier = {
+        let (shared, in_flight) = (shared.clone(), in_flight.clone());
+        std::thread::Builder::new()
+            .name("intent-apply".into())
+            .spawn(move || apply_loop(&shared, &in_flight, apply_rx))
+            .expect("spawn the apply thread")
+    };
     let mut jobs = Vec::new();
-    let mut seen: FxHashSet<String> = FxHashSet::default();
     while let Some(first) = rx.blocking_recv() {
         jobs.push(first);
         let mut events = 0;
@@ -173,13 +199,30 @@ pub fn run_writer(mut store: Box<dyn Store>, shared: Arc<Shared>, mut rx: mpsc::
                     seq,
                     version,
                     text,
-                } => swap(&mut *store, &shared, *engine, seq, version, text),
+                } => {
+                    if !appends.is_empty() {
+                        commit(
+                            &mut *store,
+                            &shared,
+                            &in_flight,
+                            &apply_tx,
+                            std::mem::take(&mut appends),
+                        );
+                    }
+                    let (done_tx, done_rx) = std::sync::mpsc::sync_channel(1);
+                    if apply_tx.send(Apply::Barrier(done_tx)).is_ok() {
+                        let _ = done_rx.recv();
+                    }
+                    swap(&mut *store, &shared, *engine, seq, version, text);
+                }
             }
         }
         if !appends.is_empty() {
-            commit(&mut *store, &shared, appends, &mut seen);
+            commit(&mut *store, &shared, &in_flight, &apply_tx, appends);
         }
     }
+    drop(apply_tx);
+    let _ = applier.join();
 }
 
 type Reply = oneshot::Sender<Result<Appended, String>>;
@@ -187,14 +230,16 @@ type Reply = oneshot::Sender<Result<Appended, String>>;
 fn commit(
     store: &mut dyn Store,
     shared: &Shared,
+    in_flight: &Mutex<FxHashSet<String>>,
+    apply: &std::sync::mpsc::SyncSender<Apply>,
     appends: Vec<(Prepared, Reply)>,
-    seen: &mut FxHashSet<String>,
 ) {
     let started = Instant::now();
-    seen.clear();
-    // Which messages are new: not in the live engine, not earlier in this group.
+    // Which messages are new: not committed before (applied, or in flight), not earlier in this
+    // group. The in-flight set is read first: an id leaves it only once the engine has it.
     let mut repeat: Vec<Vec<bool>> = Vec::with_capacity(appends.len());
     {
+        let mut flying = in_flight.lock().expect("in-flight ids");
         let live = shared.live.read().expect("live state");
         for (p, _) in &appends {
             repeat.push(
@@ -202,7 +247,9 @@ fn commit(
                     .iter()
                     .map(|a| {
                         let id = a.event.message_id.as_str();
-                        live.engine.contains_message(id) || !seen.insert(id.to_string())
+                        flying.contains(id)
+                            || live.engine.contains_message(id)
+                            || !flying.insert(id.to_string())
                     })
                     .collect(),
             );
@@ -227,6 +274,13 @@ fn commit(
         Ok(first) => first,
         Err(e) => {
             tracing::error!(error = %e, "appending to the event log");
+            let mut flying = in_flight.lock().expect("in-flight ids");
+            for ((p, _), rep) in appends.iter().zip(&repeat) {
+                for (a, _) in p.accepted.iter().zip(rep).filter(|(_, r)| !**r) {
+                    flying.remove(a.event.message_id.as_str());
+                }
+            }
+            drop(flying);
             for (_, reply) in appends {
                 let _ = reply.send(Err(e.to_string()));
             }
@@ -238,29 +292,65 @@ fn commit(
     m.commit_events.observe(stored as f64);
     m.ingested.inc_by(stored as u64);
     m.quarantined.inc_by(rejected.len() as u64);
-    let mut replies = Vec::with_capacity(appends.len());
-    {
-        let mut live = shared.live.write().expect("live state");
-        for ((p, reply), rep) in appends.into_iter().zip(repeat) {
-            let mut out = Appended::default();
-            for (a, r) in p.accepted.into_iter().zip(rep) {
-                if r {
-                    out.duplicates.push(a.index);
-                } else {
-                    out.stored += 1;
-                    live.engine.ingest(a.event);
-                }
+    let _ = apply.send(Apply::Group {
+        appends,
+        repeat,
+        first,
+        stored,
+    });
+}
+
+fn apply_loop(
+    shared: &Shared,
+    in_flight: &Mutex<FxHashSet<String>>,
+    rx: std::sync::mpsc::Receiver<Apply>,
+) {
+    let m = &shared.metrics;
+    let mut ids = Vec::new();
+    for job in rx {
+        let (appends, repeat, first, stored) = match job {
+            Apply::Barrier(done) => {
+                let _ = done.send(());
+                continue;
             }
-            replies.push((reply, out));
+            Apply::Group {
+                appends,
+                repeat,
+                first,
+                stored,
+            } => (appends, repeat, first, stored),
+        };
+        let mut replies = Vec::with_capacity(appends.len());
+        {
+            let mut live = shared.live.write().expect("live state");
+            for ((p, reply), rep) in appends.into_iter().zip(repeat) {
+                let mut out = Appended::default();
+                for (a, r) in p.accepted.into_iter().zip(rep) {
+                    if r {
+                        out.duplicates.push(a.index);
+                    } else {
+                        out.stored += 1;
+                        ids.push(a.event.message_id.clone());
+                        live.engine.ingest(a.event);
+                    }
+                }
+                replies.push((reply, out));
+            }
+            if stored > 0 {
+                live.seq = first + stored as i64 - 1;
+            }
+            m.log_seq.set(live.seq);
         }
-        if stored > 0 {
-            live.seq = first + stored as i64 - 1;
+        {
+            let mut flying = in_flight.lock().expect("in-flight ids");
+            for id in ids.drain(..) {
+                flying.remove(&id);
+            }
         }
-        m.log_seq.set(live.seq);
-    }
-    for (reply, out) in replies {
-        m.duplicates.inc_by(out.duplicates.len() as u64);
-        let _ = reply.send(Ok(out));
+        for (reply, out) in replies {
+            m.duplicates.inc_by(out.duplicates.len() as u64);
+            let _ = reply.send(Ok(out));
+        }
     }
 }
 

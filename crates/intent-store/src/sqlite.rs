@@ -12,11 +12,14 @@ use std::path::{Path, PathBuf};
 /// Migrations, applied in order; `user_version` records how many ran.
 const MIGRATIONS: &[&str] = &[
     // 1: the log, the quarantine, plans and keys.
+    // The log is kept in chunks, one per group commit: `bodies` holds `count` messages as JSON
+    // lines, numbered from `first_seq`. One row per commit instead of one per message makes
+    // an append cost one B-tree insert, whatever the group's size.
     "CREATE TABLE events (
-        seq INTEGER PRIMARY KEY,
-        message_id TEXT NOT NULL,
+        first_seq INTEGER PRIMARY KEY,
+        count INTEGER NOT NULL,
         received_at INTEGER NOT NULL,
-        body TEXT NOT NULL
+        bodies TEXT NOT NULL
      );
      CREATE TABLE quarantine (
         id INTEGER PRIMARY KEY,
@@ -88,23 +91,36 @@ impl SqliteStore {
     }
 }
 
+fn last_seq(conn: &Connection) -> rusqlite::Result<i64> {
+    Ok(conn
+        .query_row(
+            "SELECT first_seq + count - 1 FROM events ORDER BY first_seq DESC LIMIT 1",
+            [],
+            |r| r.get(0),
+        )
+        .optional()?
+        .unwrap_or(0))
+}
+
 impl EventLog for SqliteStore {
     fn append(&mut self, events: &[NewEvent<'_>], rejected: &[Rejected]) -> Result<i64> {
         let tx = self.conn.transaction()?;
-        let first = {
-            let last: i64 =
-                tx.query_row("SELECT COALESCE(MAX(seq), 0) FROM events", [], |r| r.get(0))?;
-            let mut ins = tx.prepare_cached(
-                "INSERT INTO events (seq, message_id, received_at, body) VALUES (?1, ?2, ?3, ?4)",
-            )?;
-            for (i, e) in events.iter().enumerate() {
-                ins.execute(params![
-                    last + 1 + i as i64,
-                    e.message_id,
-                    e.received_at,
-                    e.body
-                ])?;
+        let first = last_seq(&tx)? + 1;
+        if !events.is_empty() {
+            let size = events.iter().map(|e| e.body.len() + 1).sum();
+            let mut bodies = String::with_capacity(size);
+            for e in events {
+                debug_assert!(!e.body.contains('\n'), "a stored message is one line");
+                bodies.push_str(e.body);
+                bodies.push('\n');
             }
+            let received = events.iter().map(|e| e.received_at).max().unwrap_or(0);
+            tx.prepare_cached(
+                "INSERT INTO events (first_seq, count, received_at, bodies) VALUES (?1, ?2, ?3, ?4)",
+            )?
+            .execute(params![first, events.len() as i64, received, bodies])?;
+        }
+        {
             let mut q = tx.prepare_cached(
                 "INSERT INTO quarantine (received_at, source, field, reason, body)
                  VALUES (?1, ?2, ?3, ?4, ?5)",
@@ -112,16 +128,13 @@ impl EventLog for SqliteStore {
             for r in rejected {
                 q.execute(params![r.received_at, r.source, r.field, r.reason, r.body])?;
             }
-            last + 1
-        };
+        }
         tx.commit()?;
         Ok(first)
     }
 
     fn last_seq(&self) -> Result<i64> {
-        Ok(self
-            .conn
-            .query_row("SELECT COALESCE(MAX(seq), 0) FROM events", [], |r| r.get(0))?)
+        Ok(last_seq(&self.conn)?)
     }
 
     fn scan(
@@ -131,14 +144,24 @@ impl EventLog for SqliteStore {
         f: &mut dyn FnMut(i64, &str) -> Result<(), String>,
     ) -> Result<()> {
         let mut stmt = self.conn.prepare_cached(
-            "SELECT seq, body FROM events WHERE seq > ?1 AND seq <= ?2 ORDER BY seq",
+            "SELECT first_seq, bodies FROM events
+             WHERE first_seq + count > ?1 AND first_seq <= ?2 ORDER BY first_seq",
         )?;
         let mut rows = stmt.query(params![after, upto])?;
         while let Some(row) = rows.next()? {
-            let seq: i64 = row.get(0)?;
-            let body = row.get_ref(1)?.as_str().map_err(rusqlite::Error::from)?;
-            if let Err(e) = f(seq, body) {
-                return Err(Error::NotFound(format!("scan stopped at seq {seq}: {e}")));
+            let first: i64 = row.get(0)?;
+            let bodies = row.get_ref(1)?.as_str().map_err(rusqlite::Error::from)?;
+            for (i, body) in bodies.lines().enumerate() {
+                let seq = first + i as i64;
+                if seq <= after {
+                    continue;
+                }
+                if seq > upto {
+                    break;
+                }
+                if let Err(e) = f(seq, body) {
+                    return Err(Error::NotFound(format!("scan stopped at seq {seq}: {e}")));
+                }
             }
         }
         Ok(())
@@ -147,18 +170,35 @@ impl EventLog for SqliteStore {
     fn count(&self) -> Result<i64> {
         Ok(self
             .conn
-            .query_row("SELECT COUNT(*) FROM events", [], |r| r.get(0))?)
+            .query_row("SELECT COALESCE(SUM(count), 0) FROM events", [], |r| {
+                r.get(0)
+            })?)
     }
 
     fn find(&self, message_id: &str) -> Result<Option<(i64, String)>> {
-        Ok(self
-            .conn
-            .query_row(
-                "SELECT seq, body FROM events WHERE message_id = ?1 LIMIT 1",
-                [message_id],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
-            .optional()?)
+        // Stored messages are compact JSON with sorted keys, so the id appears exactly so.
+        let needle = format!(
+            "\"messageId\":{}",
+            serde_json::to_string(message_id).unwrap_or_default()
+        );
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT first_seq, bodies FROM events WHERE instr(bodies, ?1) > 0 ORDER BY first_seq",
+        )?;
+        let mut rows = stmt.query([&needle])?;
+        while let Some(row) = rows.next()? {
+            let first: i64 = row.get(0)?;
+            let bodies = row.get_ref(1)?.as_str().map_err(rusqlite::Error::from)?;
+            for (i, body) in bodies.lines().enumerate() {
+                let hit = body.contains(&needle)
+                    && serde_json::from_str::<serde_json::Value>(body)
+                        .ok()
+                        .is_some_and(|v| v["messageId"] == message_id);
+                if hit {
+                    return Ok(Some((first + i as i64, body.to_string())));
+                }
+            }
+        }
+        Ok(None)
     }
 
     fn size_bytes(&self) -> u64 {
@@ -308,12 +348,12 @@ mod tests {
                 NewEvent {
                     message_id: "a",
                     received_at: 1,
-                    body: "{\"n\":1}",
+                    body: "{\"messageId\":\"a\",\"n\":1}",
                 },
                 NewEvent {
                     message_id: "b",
                     received_at: 2,
-                    body: "{\"n\":2}",
+                    body: "{\"messageId\":\"b\",\"n\":2}",
                 },
             ];
             let rej = Rejected {
@@ -335,7 +375,15 @@ mod tests {
             Ok(())
         })
         .unwrap();
-        assert_eq!(seen, vec![(2, "{\"n\":2}".into()), (3, "{\"n\":1}".into())]);
+        assert_eq!(
+            seen,
+            vec![
+                (2, "{\"messageId\":\"b\",\"n\":2}".into()),
+                (3, "{\"messageId\":\"a\",\"n\":1}".into())
+            ]
+        );
+        assert_eq!(s.count().unwrap(), 3);
+        assert_eq!(s.find("zz").unwrap(), None);
         assert_eq!(s.rejected_count().unwrap(), 1);
         assert_eq!(s.rejected(10, None).unwrap()[0].field, "batch[1].type");
         assert_eq!(s.find("b").unwrap().unwrap().0, 2);
