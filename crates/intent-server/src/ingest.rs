@@ -537,7 +537,7 @@ mod tests {
 
     #[test]
     fn batch_rejects_name_the_field_and_keep_the_rest() {
-        let msgs = vec![
+        let msgs = [
             json!({"type": "track", "userId": "u", "event": "A", "messageId": "m1"}),
             json!({"type": "track", "event": "B", "messageId": "m2"}),
             json!({"userId": "u", "event": "C"}),
