@@ -9,6 +9,10 @@ use intent_core::score::Scorer;
 use intent_server::ingest::{self, Envelope};
 use intent_store::{EventLog, NewEvent, SqliteStore};
 
+/// The allocator the `intent` binary uses.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn traffic(profiles: u64) -> Vec<String> {
     let cfg = intent_gen::GenConfig {
         profiles,
