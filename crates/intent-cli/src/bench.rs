@@ -58,9 +58,13 @@ mod counting {
     }
 }
 
-/// Options of `intent bench`.
+/// Options of `intent bench`: the scoring core, or with a subcommand the whole service.
 #[derive(clap::Args)]
+#[command(args_conflicts_with_subcommands = true)]
 pub struct BenchArgs {
+    /// Without one: the scoring core.
+    #[command(subcommand)]
+    command: Option<BenchCommand>,
     /// The plan to score with.
     #[arg(long, default_value = "plans/showroom.yaml")]
     plan: PathBuf,
@@ -76,6 +80,17 @@ pub struct BenchArgs {
     /// Timed passes over the events (the best is reported).
     #[arg(long, default_value_t = 3)]
     passes: u32,
+}
+
+/// `intent bench` subcommands.
+#[derive(clap::Subcommand)]
+enum BenchCommand {
+    /// Measure the whole service on loopback: `intent serve` against a do-nothing server,
+    /// acknowledgement latency at 70% load, restart time.
+    Serve(crate::bench_serve::ServeBenchArgs),
+    /// A do-nothing ingestion server, the comparator of `intent bench serve`.
+    #[command(hide = true)]
+    NullServer(crate::bench_serve::NullServerArgs),
 }
 
 /// Cuts a byte stream into blocks of whole lines.
@@ -124,6 +139,11 @@ fn peak_rss_mb() -> Option<f64> {
 
 /// Runs the benchmark and prints its figures.
 pub fn run(a: BenchArgs) -> Result<()> {
+    match a.command {
+        Some(BenchCommand::Serve(s)) => return crate::bench_serve::run(s),
+        Some(BenchCommand::NullServer(s)) => return crate::bench_serve::null_server(s),
+        None => {}
+    }
     let plan = crate::load_plan(&a.plan)?;
     let scorer = Scorer::new(plan);
     let began = Instant::now();

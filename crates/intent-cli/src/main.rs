@@ -3,9 +3,11 @@
 
 mod batch;
 mod bench;
+mod bench_serve;
 mod input;
 mod output;
 mod progress;
+mod send;
 mod serve;
 
 use anyhow::{Context, Result, bail};
@@ -44,6 +46,8 @@ enum Command {
     Bench(bench::BenchArgs),
     /// Run the service: Segment-compatible ingestion, live scores, the queue, plan versions.
     Serve(serve::ServeArgs),
+    /// Post NDJSON history to a running server's `/v1/batch` (e.g. `intent gen | intent send`).
+    Send(send::SendArgs),
     /// Make, list and revoke write keys and admin tokens.
     Keys {
         #[command(subcommand)]
@@ -142,6 +146,7 @@ fn main() {
         Command::Explain(a) => explain(a),
         Command::Bench(a) => bench::run(a),
         Command::Serve(a) => serve::serve(a),
+        Command::Send(a) => send::run(a),
         Command::Keys { command } => serve::keys(command),
     };
     if let Err(e) = result {

@@ -224,11 +224,11 @@ async fn demo(state: AppState) {
             let mut m = std::mem::take(&mut lines[i]);
             let at = now + (ts(&m) - start) / speed;
             m["timestamp"] = Value::String(format_timestamp(at));
-            batch.push(m);
+            batch.push(m.to_string());
             i += 1;
         }
         if !batch.is_empty() {
-            if let Err(e) = intent_server::api::ingest_values(&state, batch, "demo").await {
+            if let Err(e) = intent_server::api::ingest_lines(&state, &batch, "demo").await {
                 tracing::warn!(error = e.message, "demo feed");
             }
         } else {
