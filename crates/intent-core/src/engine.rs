@@ -105,6 +105,46 @@ pub struct ProfileView<'a> {
     pub facets: &'a Facets,
 }
 
+/// A growable array in fixed-size chunks: growing never copies what is there, so a large history
+/// never pauses the writer for a reallocation.
+struct Chunked<T> {
+    chunks: Vec<Vec<T>>,
+    len: usize,
+}
+
+const CHUNK: usize = 1 << 14;
+
+impl<T> Default for Chunked<T> {
+    fn default() -> Self {
+        Chunked {
+            chunks: Vec::new(),
+            len: 0,
+        }
+    }
+}
+
+impl<T> Chunked<T> {
+    fn push(&mut self, value: T) {
+        if self.len % CHUNK == 0 {
+            self.chunks.push(Vec::with_capacity(CHUNK));
+        }
+        self.chunks.last_mut().expect("a chunk").push(value);
+        self.len += 1;
+    }
+
+    fn len(&self) -> usize {
+        self.len
+    }
+}
+
+impl<T> std::ops::Index<u32> for Chunked<T> {
+    type Output = T;
+    fn index(&self, i: u32) -> &T {
+        let i = i as usize;
+        &self.chunks[i / CHUNK][i % CHUNK]
+    }
+}
+
 /// An in-memory incremental scoring engine.
 pub struct Engine {
     scorer: Scorer,
@@ -117,7 +157,8 @@ pub struct Engine {
     raw_links: FxHashMap<u32, Vec<u32>>,
     links: Vec<Link>,
     canon: Vec<u32>,
-    events: Vec<Stored>,
+    events: Chunked<Stored>,
+    dedupe: bool,
     profiles: FxHashMap<u32, Profile>,
     scratch: Classified,
     labels: Labels,
@@ -137,11 +178,22 @@ impl Engine {
             raw_links: FxHashMap::default(),
             links: Vec::new(),
             canon: Vec::new(),
-            events: Vec::new(),
+            events: Chunked::default(),
+            dedupe: true,
             profiles: FxHashMap::default(),
             scratch: Classified::default(),
             labels: Labels::default(),
             trait_index: FxHashMap::default(),
+        }
+    }
+
+    /// An engine for a caller that guarantees unique message ids (a store that deduplicates
+    /// before it appends): it keeps no set of ids, and [`Engine::contains_message`] is always
+    /// false.
+    pub fn without_dedupe(scorer: Scorer) -> Self {
+        Engine {
+            dedupe: false,
+            ..Engine::new(scorer)
         }
     }
 
@@ -174,7 +226,7 @@ impl Engine {
 
     /// Takes one event.
     pub fn ingest(&mut self, event: Event) -> Ingested {
-        if !self.seen.insert(event.message_id.clone()) {
+        if self.dedupe && !self.seen.insert(event.message_id.clone()) {
             return Ingested::Duplicate;
         }
         let mut class = std::mem::take(&mut self.scratch);
@@ -208,7 +260,7 @@ impl Engine {
         self.scratch = Classified::default();
 
         if !new_links.is_empty() {
-            let msg = self.events[idx as usize].event.message_id.clone();
+            let msg = self.events[idx].event.message_id.clone();
             let mut root = self.raw_find(home);
             for (from, to, explicit) in new_links {
                 let li = self.links.len() as u32;
@@ -248,12 +300,11 @@ impl Engine {
             Some((lt, li)) => {
                 lt < ts
                     || (lt == ts
-                        && self.events[li as usize].event.message_id
-                            < self.events[idx as usize].event.message_id)
+                        && self.events[li].event.message_id < self.events[idx].event.message_id)
             }
         };
         if in_order {
-            let stored = &self.events[idx as usize];
+            let stored = &self.events[idx];
             observe(
                 &mut self.labels,
                 &mut profile.facets,
@@ -335,10 +386,7 @@ impl Engine {
             .flat_map(|&n| self.node_events[n as usize].iter().copied())
             .collect();
         idx.sort_by(|&a, &b| {
-            let (ea, eb) = (
-                &self.events[a as usize].event,
-                &self.events[b as usize].event,
-            );
+            let (ea, eb) = (&self.events[a].event, &self.events[b].event);
             (ea.timestamp, &ea.message_id).cmp(&(eb.timestamp, &eb.message_id))
         });
         idx
@@ -351,7 +399,7 @@ impl Engine {
         profile.log.clear();
         profile.facets = Facets::default();
         for &i in &order {
-            let s = &self.events[i as usize];
+            let s = &self.events[i];
             observe(&mut self.labels, &mut profile.facets, &s.event, &s.class);
             self.scorer
                 .apply(
@@ -363,9 +411,7 @@ impl Engine {
                 )
                 .expect("history is sorted");
         }
-        profile.last = order
-            .last()
-            .map(|&i| (self.events[i as usize].event.timestamp, i));
+        profile.last = order.last().map(|&i| (self.events[i].event.timestamp, i));
     }
 
     /// The canonical id of every profile: `user:<id>` or `anon:<id>`.
@@ -385,7 +431,7 @@ impl Engine {
         self.events.len()
     }
 
-    /// Whether a message id was taken before.
+    /// Whether a message id was taken before (always false [`Engine::without_dedupe`]).
     pub fn contains_message(&self, message_id: &str) -> bool {
         self.seen.contains(message_id)
     }
@@ -444,7 +490,7 @@ impl Engine {
         };
         self.history(key)
             .into_iter()
-            .map(|i| &self.events[i as usize].event)
+            .map(|i| &self.events[i].event)
             .collect()
     }
 
@@ -511,7 +557,7 @@ impl Engine {
         let events: Vec<(&Event, &Classified)> = order
             .iter()
             .map(|&i| {
-                let s = &self.events[i as usize];
+                let s = &self.events[i];
                 (&s.event, &s.class)
             })
             .filter(|(e, _)| e.timestamp <= now)

@@ -86,7 +86,7 @@ pub fn start(config: Config) -> anyhow::Result<Service> {
     let upto = store.last_seq()?;
     let shared = Arc::new(Shared {
         live: RwLock::new(Live {
-            engine: Engine::new(Scorer::new(plan.clone())),
+            engine: Engine::without_dedupe(Scorer::new(plan.clone())),
             plan_version: version,
             plan_text: text,
             seq: 0,
@@ -109,8 +109,8 @@ pub fn start(config: Config) -> anyhow::Result<Service> {
         .spawn(move || {
             let started = std::time::Instant::now();
             let progress = |n: u64| writer_shared.rebuilt.store(n, Ordering::Relaxed);
-            match live::rebuild(&*store, plan, upto, &progress) {
-                Ok(engine) => {
+            let seen = match live::rebuild(&*store, plan, upto, &progress) {
+                Ok((engine, seen)) => {
                     let mut live = writer_shared.live.write().expect("live state");
                     live.engine = engine;
                     live.seq = upto;
@@ -120,14 +120,15 @@ pub fn start(config: Config) -> anyhow::Result<Service> {
                         seconds = started.elapsed().as_secs_f64(),
                         "live state rebuilt from the event log"
                     );
+                    seen
                 }
                 Err(e) => {
                     tracing::error!(error = %e, "rebuilding live state failed");
                     std::process::exit(2);
                 }
-            }
+            };
             writer_shared.ready.store(true, Ordering::Release);
-            live::run_writer(store, writer_shared, rx);
+            live::run_writer(store, writer_shared, seen, rx);
         })?;
     let state = AppState {
         shared,

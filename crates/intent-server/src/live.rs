@@ -18,7 +18,6 @@ use intent_core::event::Event;
 use intent_core::plan::Plan;
 use intent_core::score::Scorer;
 use intent_store::{NewEvent, Store};
-use rustc_hash::FxHashSet;
 use std::sync::atomic::{AtomicBool, AtomicU64};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Instant;
@@ -99,22 +98,72 @@ pub enum Job {
     },
 }
 
+/// Every message id in the log, as 128-bit keyed hashes (SipHash with two random keys: ids a
+/// client chooses cannot be made to collide), in shards so that growing never pauses for long.
+pub struct Seen {
+    keys: [std::hash::RandomState; 2],
+    shards: Vec<rustc_hash::FxHashSet<u128>>,
+}
+
+impl Default for Seen {
+    fn default() -> Self {
+        Seen {
+            keys: [std::hash::RandomState::new(), std::hash::RandomState::new()],
+            shards: (0..64).map(|_| rustc_hash::FxHashSet::default()).collect(),
+        }
+    }
+}
+
+impl Seen {
+    fn key(&self, id: &str) -> u128 {
+        use std::hash::BuildHasher;
+        (u128::from(self.keys[0].hash_one(id)) << 64) | u128::from(self.keys[1].hash_one(id))
+    }
+
+    fn shard(&mut self, k: u128) -> &mut rustc_hash::FxHashSet<u128> {
+        &mut self.shards[(k >> 64) as usize % 64]
+    }
+
+    /// Adds an id; false when it was there.
+    pub fn insert(&mut self, id: &str) -> bool {
+        let k = self.key(id);
+        self.shard(k).insert(k)
+    }
+
+    /// Forgets an id (its append failed).
+    pub fn remove(&mut self, id: &str) {
+        let k = self.key(id);
+        self.shard(k).remove(&k);
+    }
+
+    /// How many ids.
+    pub fn len(&self) -> usize {
+        self.shards.iter().map(|s| s.len()).sum()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
 fn parse_stored(body: &str, seq: i64) -> Result<Event, String> {
     Event::from_json(body, || format!("seq-{seq}"))
         .map_err(|e| format!("stored message {seq} does not decode: {e}"))
 }
 
 /// Scores the log up to `upto` with a plan: this thread reads and decodes, another scores.
+/// Also returns the set of message ids in the log.
 pub fn rebuild(
     store: &dyn Store,
     plan: Plan,
     upto: i64,
     progress: &(dyn Fn(u64) + Sync),
-) -> Result<Engine, String> {
+) -> Result<(Engine, Seen), String> {
     let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Event>>(8);
     std::thread::scope(|scope| {
         let scorer = scope.spawn(move || {
-            let mut engine = Engine::new(Scorer::new(plan));
+            let mut engine = Engine::without_dedupe(Scorer::new(plan));
             let mut done = 0u64;
             for chunk in rx {
                 done += chunk.len() as u64;
@@ -125,10 +174,15 @@ pub fn rebuild(
             }
             engine
         });
+        let mut seen = Seen::default();
         let mut chunk = Vec::with_capacity(4096);
         let read = store
             .scan(0, upto, &mut |seq, body| {
-                chunk.push(parse_stored(body, seq)?);
+                let event = parse_stored(body, seq)?;
+                if !seen.insert(&event.message_id) {
+                    return Ok(()); // a log never holds a repeat; if one did, the first counts
+                }
+                chunk.push(event);
                 if chunk.len() == 4096 {
                     tx.send(std::mem::replace(&mut chunk, Vec::with_capacity(4096)))
                         .map_err(|_| "scoring stopped".to_string())?;
@@ -143,7 +197,7 @@ pub fn rebuild(
         let engine = scorer
             .join()
             .map_err(|_| "scoring the log panicked".to_string())?;
-        read.map(|()| engine)
+        read.map(|()| (engine, seen))
     })
 }
 
@@ -164,15 +218,18 @@ enum Apply {
 ///
 /// Two stages run in step: this thread commits group N+1 while the apply thread scores group N
 /// and acknowledges it. An acknowledged event is durable and visible to reads.
-pub fn run_writer(mut store: Box<dyn Store>, shared: Arc<Shared>, mut rx: mpsc::Receiver<Job>) {
+pub fn run_writer(
+    mut store: Box<dyn Store>,
+    shared: Arc<Shared>,
+    mut seen: Seen,
+    mut rx: mpsc::Receiver<Job>,
+) {
     let (apply_tx, apply_rx) = std::sync::mpsc::sync_channel::<Apply>(2);
-    // Ids committed but not yet applied: with the engine, what a repeat is checked against.
-    let in_flight: Arc<Mutex<FxHashSet<String>>> = Arc::default();
     let applier = {
-        let (shared, in_flight) = (shared.clone(), in_flight.clone());
+        let shared = shared.clone();
         std::thread::Builder::new()
             .name("intent-apply".into())
-            .spawn(move || apply_loop(&shared, &in_flight, apply_rx))
+            .spawn(move || apply_loop(&shared, apply_rx))
             .expect("spawn the apply thread")
     };
     let mut jobs = Vec::new();
@@ -204,7 +261,7 @@ pub fn run_writer(mut store: Box<dyn Store>, shared: Arc<Shared>, mut rx: mpsc::
                         commit(
                             &mut *store,
                             &shared,
-                            &in_flight,
+                            &mut seen,
                             &apply_tx,
                             std::mem::take(&mut appends),
                         );
@@ -218,7 +275,7 @@ pub fn run_writer(mut store: Box<dyn Store>, shared: Arc<Shared>, mut rx: mpsc::
             }
         }
         if !appends.is_empty() {
-            commit(&mut *store, &shared, &in_flight, &apply_tx, appends);
+            commit(&mut *store, &shared, &mut seen, &apply_tx, appends);
         }
     }
     drop(apply_tx);
@@ -230,31 +287,21 @@ type Reply = oneshot::Sender<Result<Appended, String>>;
 fn commit(
     store: &mut dyn Store,
     shared: &Shared,
-    in_flight: &Mutex<FxHashSet<String>>,
+    seen: &mut Seen,
     apply: &std::sync::mpsc::SyncSender<Apply>,
     appends: Vec<(Prepared, Reply)>,
 ) {
     let started = Instant::now();
-    // Which messages are new: not committed before (applied, or in flight), not earlier in this
-    // group. The in-flight set is read first: an id leaves it only once the engine has it.
-    let mut repeat: Vec<Vec<bool>> = Vec::with_capacity(appends.len());
-    {
-        let mut flying = in_flight.lock().expect("in-flight ids");
-        let live = shared.live.read().expect("live state");
-        for (p, _) in &appends {
-            repeat.push(
-                p.accepted
-                    .iter()
-                    .map(|a| {
-                        let id = a.event.message_id.as_str();
-                        flying.contains(id)
-                            || live.engine.contains_message(id)
-                            || !flying.insert(id.to_string())
-                    })
-                    .collect(),
-            );
-        }
-    }
+    // Which messages are new: not in the log, not earlier in this group.
+    let repeat: Vec<Vec<bool>> = appends
+        .iter()
+        .map(|(p, _)| {
+            p.accepted
+                .iter()
+                .map(|a| !seen.insert(&a.event.message_id))
+                .collect()
+        })
+        .collect();
     let mut rows = Vec::new();
     let mut rejected = Vec::new();
     for ((p, _), rep) in appends.iter().zip(&repeat) {
@@ -274,13 +321,11 @@ fn commit(
         Ok(first) => first,
         Err(e) => {
             tracing::error!(error = %e, "appending to the event log");
-            let mut flying = in_flight.lock().expect("in-flight ids");
             for ((p, _), rep) in appends.iter().zip(&repeat) {
                 for (a, _) in p.accepted.iter().zip(rep).filter(|(_, r)| !**r) {
-                    flying.remove(a.event.message_id.as_str());
+                    seen.remove(&a.event.message_id);
                 }
             }
-            drop(flying);
             for (_, reply) in appends {
                 let _ = reply.send(Err(e.to_string()));
             }
@@ -300,13 +345,8 @@ fn commit(
     });
 }
 
-fn apply_loop(
-    shared: &Shared,
-    in_flight: &Mutex<FxHashSet<String>>,
-    rx: std::sync::mpsc::Receiver<Apply>,
-) {
+fn apply_loop(shared: &Shared, rx: std::sync::mpsc::Receiver<Apply>) {
     let m = &shared.metrics;
-    let mut ids = Vec::new();
     for job in rx {
         let (appends, repeat, first, stored) = match job {
             Apply::Barrier(done) => {
@@ -330,7 +370,6 @@ fn apply_loop(
                         out.duplicates.push(a.index);
                     } else {
                         out.stored += 1;
-                        ids.push(a.event.message_id.clone());
                         live.engine.ingest(a.event);
                     }
                 }
@@ -340,12 +379,6 @@ fn apply_loop(
                 live.seq = first + stored as i64 - 1;
             }
             m.log_seq.set(live.seq);
-        }
-        {
-            let mut flying = in_flight.lock().expect("in-flight ids");
-            for id in ids.drain(..) {
-                flying.remove(&id);
-            }
         }
         for (reply, out) in replies {
             m.duplicates.inc_by(out.duplicates.len() as u64);
@@ -441,7 +474,7 @@ pub fn rescore(
             })
         });
         match result {
-            Ok(engine) => {
+            Ok((engine, _)) => {
                 tracing::info!(
                     version,
                     events = upto,
