@@ -25,9 +25,39 @@ pub enum Ingested {
     Duplicate,
 }
 
+/// One event of the history: what rescoring needs (time, id, classification, facet marks), and
+/// the event itself either whole or, when the caller gave it, as its JSON text (a third of the
+/// memory; decoded again only to explain or to show a timeline).
 struct Stored {
-    event: Event,
+    ts: Ts,
+    message_id: Box<str>,
     class: Classified,
+    marks: Marks,
+    kept: Kept,
+}
+
+enum Kept {
+    Event(Box<Event>),
+    Json(Box<str>),
+}
+
+/// The facet inputs of one event, interned.
+#[derive(Clone, Copy)]
+struct Marks {
+    channel: Option<u16>,
+    location: Option<u16>,
+}
+
+impl Stored {
+    fn event(&self) -> std::borrow::Cow<'_, Event> {
+        match &self.kept {
+            Kept::Event(e) => std::borrow::Cow::Borrowed(e),
+            Kept::Json(text) => std::borrow::Cow::Owned(
+                Event::from_json(text, || self.message_id.to_string())
+                    .expect("kept JSON is an event that was valid"),
+            ),
+        }
+    }
 }
 
 struct Profile {
@@ -72,21 +102,27 @@ impl Labels {
     }
 }
 
-fn observe(labels: &mut Labels, facets: &mut Facets, event: &Event, class: &Classified) {
-    if let Some(c) = event.channel() {
-        let id = labels.intern(c);
-        if let Err(at) = facets.channels.binary_search(&id) {
-            facets.channels.insert(at, id);
-        }
-    }
+fn marks(labels: &mut Labels, event: &Event) -> Marks {
     let location = event
         .properties
         .get("location")
         .or_else(|| event.traits.get("location"))
         .or_else(|| event.context.get("location"))
         .and_then(serde_json::Value::as_str);
-    if let Some(l) = location {
-        facets.location = Some(labels.intern(l));
+    Marks {
+        channel: event.channel().map(|c| labels.intern(c)),
+        location: location.map(|l| labels.intern(l)),
+    }
+}
+
+fn observe(facets: &mut Facets, marks: Marks, class: &Classified) {
+    if let Some(id) = marks.channel
+        && let Err(at) = facets.channels.binary_search(&id)
+    {
+        facets.channels.insert(at, id);
+    }
+    if marks.location.is_some() {
+        facets.location = marks.location;
     }
     for g in &class.groups {
         if let Err(at) = facets.groups.binary_search(g) {
@@ -226,6 +262,16 @@ impl Engine {
 
     /// Takes one event.
     pub fn ingest(&mut self, event: Event) -> Ingested {
+        self.take(event, None)
+    }
+
+    /// Takes one event and keeps it as its JSON text (`json` decodes to `event`), which costs a
+    /// third of the memory of keeping it decoded.
+    pub fn ingest_json(&mut self, event: Event, json: String) -> Ingested {
+        self.take(event, Some(json))
+    }
+
+    fn take(&mut self, event: Event, json: Option<String>) -> Ingested {
         if self.dedupe && !self.seen.insert(event.message_id.clone()) {
             return Ingested::Duplicate;
         }
@@ -256,11 +302,23 @@ impl Engine {
         let idx = self.events.len() as u32;
         let ts = event.timestamp;
         self.node_events[home as usize].push(idx);
-        self.events.push(Stored { event, class });
+        let marks = marks(&mut self.labels, &event);
+        let message_id: Box<str> = event.message_id.as_str().into();
+        let kept = match json {
+            Some(text) => Kept::Json(text.into_boxed_str()),
+            None => Kept::Event(Box::new(event)),
+        };
+        self.events.push(Stored {
+            ts,
+            message_id,
+            class,
+            marks,
+            kept,
+        });
         self.scratch = Classified::default();
 
         if !new_links.is_empty() {
-            let msg = self.events[idx].event.message_id.clone();
+            let msg = self.events[idx].message_id.to_string();
             let mut root = self.raw_find(home);
             for (from, to, explicit) in new_links {
                 let li = self.links.len() as u32;
@@ -298,19 +356,12 @@ impl Engine {
         let in_order = match profile.last {
             None => true,
             Some((lt, li)) => {
-                lt < ts
-                    || (lt == ts
-                        && self.events[li].event.message_id < self.events[idx].event.message_id)
+                lt < ts || (lt == ts && self.events[li].message_id < self.events[idx].message_id)
             }
         };
         if in_order {
             let stored = &self.events[idx];
-            observe(
-                &mut self.labels,
-                &mut profile.facets,
-                &stored.event,
-                &stored.class,
-            );
+            observe(&mut profile.facets, stored.marks, &stored.class);
             let class = &stored.class;
             self.scorer
                 .apply(&mut profile.state, ts, class, &mut profile.log, &mut NoSink)
@@ -386,8 +437,8 @@ impl Engine {
             .flat_map(|&n| self.node_events[n as usize].iter().copied())
             .collect();
         idx.sort_by(|&a, &b| {
-            let (ea, eb) = (&self.events[a].event, &self.events[b].event);
-            (ea.timestamp, &ea.message_id).cmp(&(eb.timestamp, &eb.message_id))
+            let (ea, eb) = (&self.events[a], &self.events[b]);
+            (ea.ts, &ea.message_id).cmp(&(eb.ts, &eb.message_id))
         });
         idx
     }
@@ -400,18 +451,18 @@ impl Engine {
         profile.facets = Facets::default();
         for &i in &order {
             let s = &self.events[i];
-            observe(&mut self.labels, &mut profile.facets, &s.event, &s.class);
+            observe(&mut profile.facets, s.marks, &s.class);
             self.scorer
                 .apply(
                     &mut profile.state,
-                    s.event.timestamp,
+                    s.ts,
                     &s.class,
                     &mut profile.log,
                     &mut NoSink,
                 )
                 .expect("history is sorted");
         }
-        profile.last = order.last().map(|&i| (self.events[i].event.timestamp, i));
+        profile.last = order.last().map(|&i| (self.events[i].ts, i));
     }
 
     /// The canonical id of every profile: `user:<id>` or `anon:<id>`.
@@ -484,14 +535,20 @@ impl Engine {
     }
 
     /// A profile's events in canonical order (time, then message id).
-    pub fn timeline(&self, id: &str) -> Vec<&Event> {
+    pub fn timeline(&self, id: &str) -> Vec<std::borrow::Cow<'_, Event>> {
         let Some(key) = self.key_of(id) else {
             return Vec::new();
         };
         self.history(key)
             .into_iter()
-            .map(|i| &self.events[i].event)
+            .map(|i| self.events[i].event())
             .collect()
+    }
+
+    /// The time of a profile's last event (canonical order), without decoding anything.
+    pub fn last_event_time(&self, id: &str) -> Option<Ts> {
+        let key = self.key_of(id)?;
+        self.profiles[&key].last.map(|(ts, _)| ts)
     }
 
     /// Canonical ids of the profiles that `text` names: a user id, an anonymous id, a prefixed
@@ -554,14 +611,13 @@ impl Engine {
     pub fn explain(&self, id: &str, now: Ts) -> Option<Explanation> {
         let key = self.key_of(id)?;
         let order = self.history(key);
-        let events: Vec<(&Event, &Classified)> = order
+        let decoded: Vec<(std::borrow::Cow<'_, Event>, &Classified)> = order
             .iter()
-            .map(|&i| {
-                let s = &self.events[i];
-                (&s.event, &s.class)
-            })
-            .filter(|(e, _)| e.timestamp <= now)
+            .map(|&i| &self.events[i])
+            .filter(|s| s.ts <= now)
+            .map(|s| (s.event(), &s.class))
             .collect();
+        let events: Vec<(&Event, &Classified)> = decoded.iter().map(|(e, c)| (&**e, *c)).collect();
         Some(explain(&self.scorer, &events, now).0)
     }
 }

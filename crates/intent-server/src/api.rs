@@ -426,10 +426,7 @@ fn round(x: f64) -> f64 {
 
 /// `now`, but never before the profile's last event (a client clock ahead of ours).
 fn at(engine: &Engine, id: &str, now: Ts) -> Ts {
-    engine
-        .timeline(id)
-        .last()
-        .map_or(now, |e| now.max(e.timestamp))
+    engine.last_event_time(id).map_or(now, |t| now.max(t))
 }
 
 /// The canonical id for `user:<id>`, `anon:<id>` or a bare user or anonymous id.

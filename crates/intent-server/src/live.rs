@@ -160,15 +160,15 @@ pub fn rebuild(
     upto: i64,
     progress: &(dyn Fn(u64) + Sync),
 ) -> Result<(Engine, Seen), String> {
-    let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Event>>(8);
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<(Event, String)>>(8);
     std::thread::scope(|scope| {
         let scorer = scope.spawn(move || {
             let mut engine = Engine::without_dedupe(Scorer::new(plan));
             let mut done = 0u64;
             for chunk in rx {
                 done += chunk.len() as u64;
-                for e in chunk {
-                    engine.ingest(e);
+                for (e, json) in chunk {
+                    engine.ingest_json(e, json);
                 }
                 progress(done);
             }
@@ -182,7 +182,7 @@ pub fn rebuild(
                 if !seen.insert(&event.message_id) {
                     return Ok(()); // a log never holds a repeat; if one did, the first counts
                 }
-                chunk.push(event);
+                chunk.push((event, body.to_string()));
                 if chunk.len() == 4096 {
                     tx.send(std::mem::replace(&mut chunk, Vec::with_capacity(4096)))
                         .map_err(|_| "scoring stopped".to_string())?;
@@ -370,7 +370,7 @@ fn apply_loop(shared: &Shared, rx: std::sync::mpsc::Receiver<Apply>) {
                         out.duplicates.push(a.index);
                     } else {
                         out.stored += 1;
-                        live.engine.ingest(a.event);
+                        live.engine.ingest_json(a.event, a.json);
                     }
                 }
                 replies.push((reply, out));
@@ -409,7 +409,7 @@ fn swap(
         return;
     }
     let caught = store.scan(seq, upto, &mut |s, body| {
-        engine.ingest(parse_stored(body, s)?);
+        engine.ingest_json(parse_stored(body, s)?, body.to_string());
         seq = s;
         Ok(())
     });

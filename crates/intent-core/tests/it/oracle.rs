@@ -211,18 +211,28 @@ fn timeline_search_and_facets_follow_identity() {
         json!({"type": "identify", "anonymousId": "kiosk-1", "userId": "jan", "messageId": "m3",
                "timestamp": "2026-01-03T10:00:00Z", "traits": {"email": "Jan@Example.pl"}}),
     ];
+    // Kept as JSON text, the history explains and lists exactly as kept decoded.
+    let mut kept = Engine::new(Scorer::new(shipped("showroom.yaml")));
     for m in &msgs {
         e.ingest(Event::from_json(&m.to_string(), || unreachable!()).unwrap());
+        kept.ingest_json(
+            Event::from_json(&m.to_string(), || unreachable!()).unwrap(),
+            m.to_string(),
+        );
     }
+    let at = 1_767_500_000_000;
+    assert_eq!(e.explain("user:jan", at), kept.explain("user:jan", at));
+    assert_eq!(e.timeline("user:jan"), kept.timeline("user:jan"));
+    assert_eq!(e.last_event_time("user:jan"), Some(1_767_434_400_000));
     assert_eq!(e.search("jan@example.pl"), vec!["user:jan"]);
     assert_eq!(e.search("kiosk-1"), vec!["user:jan"]);
     assert_eq!(e.search("web-9"), vec!["anon:web-9"]);
     assert!(e.search("nobody").is_empty());
     assert_eq!(e.members("anon:kiosk-1"), vec!["anon:kiosk-1", "user:jan"]);
-    let ids: Vec<&str> = e
+    let ids: Vec<String> = e
         .timeline("user:jan")
         .iter()
-        .map(|x| x.message_id.as_str())
+        .map(|x| x.message_id.clone())
         .collect();
     assert_eq!(ids, vec!["m1", "m3"]);
     let (channels, location, _) = facet_names(&e, "user:jan");
