@@ -84,6 +84,19 @@ pub fn start(config: Config) -> anyhow::Result<Service> {
         }
     };
     let upto = store.last_seq()?;
+    // Checkpoints of the log run beside the writer, never inside a commit.
+    store.defer_maintenance()?;
+    let maintenance = opener().map_err(anyhow::Error::msg)?;
+    std::thread::Builder::new()
+        .name("intent-maintenance".into())
+        .spawn(move || {
+            loop {
+                std::thread::sleep(std::time::Duration::from_millis(500));
+                if let Err(e) = maintenance.maintain() {
+                    tracing::warn!(error = %e, "store maintenance");
+                }
+            }
+        })?;
     let shared = Arc::new(Shared {
         live: RwLock::new(Live {
             engine: Engine::without_dedupe(Scorer::new(plan.clone())),

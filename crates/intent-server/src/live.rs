@@ -214,6 +214,10 @@ enum Apply {
     Barrier(std::sync::mpsc::SyncSender<()>),
 }
 
+/// The most messages one group commit takes: enough to make an fsync cheap per message, small
+/// enough that scoring a group never holds acknowledgements back for long.
+const MAX_GROUP_EVENTS: usize = 8192;
+
 /// The writer; returns when every sender is gone.
 ///
 /// Two stages run in step: this thread commits group N+1 while the apply thread scores group N
@@ -236,7 +240,7 @@ pub fn run_writer(
     while let Some(first) = rx.blocking_recv() {
         jobs.push(first);
         let mut events = 0;
-        while events < 50_000 {
+        while events < MAX_GROUP_EVENTS {
             match rx.try_recv() {
                 Ok(job) => {
                     if let Job::Append { prepared, .. } = &job {

@@ -149,6 +149,15 @@ pub trait EventLog {
     fn find(&self, message_id: &str) -> Result<Option<(i64, String)>>;
     /// Bytes on disk.
     fn size_bytes(&self) -> u64;
+    /// Leaves housekeeping (for SQLite: checkpoints of the write-ahead log) to a background
+    /// caller of [`EventLog::maintain`], so that appends never pay for it.
+    fn defer_maintenance(&mut self) -> Result<()> {
+        Ok(())
+    }
+    /// Housekeeping that does not block appends on other connections; call it now and then.
+    fn maintain(&self) -> Result<()> {
+        Ok(())
+    }
 }
 
 /// Rejected messages, kept with their reason.

@@ -201,6 +201,18 @@ impl EventLog for SqliteStore {
         Ok(None)
     }
 
+    fn defer_maintenance(&mut self) -> Result<()> {
+        self.conn.pragma_update(None, "wal_autocheckpoint", 0)?;
+        Ok(())
+    }
+
+    fn maintain(&self) -> Result<()> {
+        // A passive checkpoint copies what it can without waiting for (or blocking) the writer.
+        self.conn
+            .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))?;
+        Ok(())
+    }
+
     fn size_bytes(&self) -> u64 {
         let mut total = 0;
         for suffix in ["", "-wal", "-shm"] {
