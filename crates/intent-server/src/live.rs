@@ -152,52 +152,86 @@ fn parse_stored(body: &str, seq: i64) -> Result<Event, String> {
         .map_err(|e| format!("stored message {seq} does not decode: {e}"))
 }
 
-/// Scores the log up to `upto` with a plan: this thread reads and decodes, another scores.
-/// Also returns the set of message ids in the log.
+/// Scores the log up to `upto` with a plan, on every core: this thread reads the log in batches,
+/// two threads decode them, and one scores them in log order. Also returns the set of message ids
+/// in the log.
 pub fn rebuild(
     store: &dyn Store,
     plan: Plan,
     upto: i64,
     progress: &(dyn Fn(u64) + Sync),
 ) -> Result<(Engine, Seen), String> {
-    let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<(Event, String)>>(8);
+    type Raw = (u64, Vec<(i64, String)>);
+    type Decoded = (u64, Result<Vec<(Event, String)>, String>);
+    const BATCH: usize = 4096;
+    let (raw_tx, raw_rx) = std::sync::mpsc::sync_channel::<Raw>(8);
+    // Shared by the decoders only: when both stop (the scorer failed), the reader's sends fail.
+    let raw_rx = Arc::new(Mutex::new(raw_rx));
+    let (dec_tx, dec_rx) = std::sync::mpsc::sync_channel::<Decoded>(8);
     std::thread::scope(|scope| {
-        let scorer = scope.spawn(move || {
-            let mut engine = Engine::without_dedupe(Scorer::new(plan));
-            let mut done = 0u64;
-            for chunk in rx {
-                done += chunk.len() as u64;
-                for (e, json) in chunk {
-                    engine.ingest_json(e, json);
+        for _ in 0..2 {
+            let (raw_rx, dec_tx) = (raw_rx.clone(), dec_tx.clone());
+            scope.spawn(move || {
+                loop {
+                    let next = raw_rx.lock().expect("log batches").recv();
+                    let Ok((n, lines)) = next else { return };
+                    let decoded = lines
+                        .into_iter()
+                        .map(|(seq, body)| parse_stored(&body, seq).map(|e| (e, body)))
+                        .collect();
+                    if dec_tx.send((n, decoded)).is_err() {
+                        return;
+                    }
                 }
-                progress(done);
+            });
+        }
+        drop(dec_tx);
+        drop(raw_rx);
+        let scorer = scope.spawn(move || -> Result<(Engine, Seen), String> {
+            let mut engine = Engine::without_dedupe(Scorer::new(plan));
+            let mut seen = Seen::default();
+            let mut pending = std::collections::BTreeMap::new();
+            let mut next = 0u64;
+            let mut done = 0u64;
+            for (n, batch) in dec_rx {
+                pending.insert(n, batch);
+                while let Some(batch) = pending.remove(&next) {
+                    next += 1;
+                    for (e, json) in batch? {
+                        done += 1;
+                        // A log never holds a repeat; if one did, the first would count.
+                        if seen.insert(&e.message_id) {
+                            engine.ingest_json(e, json);
+                        }
+                    }
+                    progress(done);
+                }
             }
-            engine
+            Ok((engine, seen))
         });
-        let mut seen = Seen::default();
-        let mut chunk = Vec::with_capacity(4096);
+        let mut batch = Vec::with_capacity(BATCH);
+        let mut n = 0u64;
         let read = store
             .scan(0, upto, &mut |seq, body| {
-                let event = parse_stored(body, seq)?;
-                if !seen.insert(&event.message_id) {
-                    return Ok(()); // a log never holds a repeat; if one did, the first counts
-                }
-                chunk.push((event, body.to_string()));
-                if chunk.len() == 4096 {
-                    tx.send(std::mem::replace(&mut chunk, Vec::with_capacity(4096)))
+                batch.push((seq, body.to_string()));
+                if batch.len() == BATCH {
+                    let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
+                    raw_tx
+                        .send((n, full))
                         .map_err(|_| "scoring stopped".to_string())?;
+                    n += 1;
                 }
                 Ok(())
             })
             .map_err(|e| e.to_string());
-        if !chunk.is_empty() {
-            let _ = tx.send(chunk);
+        if !batch.is_empty() {
+            let _ = raw_tx.send((n, batch));
         }
-        drop(tx);
-        let engine = scorer
+        drop(raw_tx);
+        let scored = scorer
             .join()
             .map_err(|_| "scoring the log panicked".to_string())?;
-        read.map(|()| (engine, seen))
+        read.and(scored)
     })
 }
 
