@@ -250,7 +250,7 @@ enum Apply {
 
 /// The most messages one group commit takes: enough to make an fsync cheap per message, small
 /// enough that scoring a group never holds acknowledgements back for long.
-const MAX_GROUP_EVENTS: usize = 8192;
+const MAX_GROUP_EVENTS: usize = 2048;
 
 /// The writer; returns when every sender is gone.
 ///
