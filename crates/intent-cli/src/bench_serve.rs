@@ -11,9 +11,11 @@
 //!    (`{"batch":[...]}`), in arrival order. The `track` messages among them, sliced out of the
 //!    batch bodies without copying, are the single-message bodies for `/v1/track`. Every message
 //!    id is distinct. A phase that needs more bodies than the pool holds goes round again with
-//!    `~b<round>` appended to every message id (`~t<round>` for single messages, always), so the
-//!    intent server never sees a repeated id: repeats would be acknowledged as duplicates, which
-//!    is cheaper than storing. The same bodies go to both servers.
+//!    `~b<round>` appended to every message id and every user, anonymous and previous id
+//!    (`~t<round>` for single messages, always), so the intent server never sees a repeated id
+//!    (repeats would be acknowledged as duplicates, which is cheaper than storing) nor old events
+//!    of people it knows (late events, which it rescores from their whole history): each round is
+//!    new people. The same bodies go to both servers.
 //! 3. **Two servers**, each a separate process of this binary on `127.0.0.1:0`, with a
 //!    multi-thread tokio runtime: `intent serve` on a fresh data folder (durable: every
 //!    acknowledged batch is committed to SQLite in WAL mode with `synchronous=FULL`), and a
@@ -733,6 +735,9 @@ fn string_field(line: &[u8], key: &[u8]) -> Option<Range<usize>> {
 }
 
 const MESSAGE_ID: &[u8] = br#""messageId":""#;
+const USER_ID: &[u8] = br#""userId":""#;
+const ANONYMOUS_ID: &[u8] = br#""anonymousId":""#;
+const PREVIOUS_ID: &[u8] = br#""previousId":""#;
 const TYPE: &[u8] = br#""type":""#;
 
 /// Request bodies, and where the message ids in them end, so that a later round can make every
@@ -807,8 +812,8 @@ struct PoolBuilder {
     body: Vec<u8>,
     in_body: usize,
     ids: Vec<u32>,
-    /// `(start, end, id end)` of the current body's track messages.
-    track_spans: Vec<(usize, usize, u32)>,
+    /// `(start, end, id ends)` of the current body's track messages.
+    track_spans: Vec<(usize, usize, Vec<u32>)>,
 }
 
 impl PoolBuilder {
@@ -831,17 +836,25 @@ impl PoolBuilder {
         }
         let start = self.body.len();
         self.body.extend_from_slice(line);
-        self.ids.push((start + id.end) as u32);
+        // Every id a round must make new: the message's and the person's, so that a later round
+        // is new people doing new things, not late events of people seen before (which the
+        // engine would rightly rescore from their whole history).
+        let mut ends: Vec<u32> = [MESSAGE_ID, USER_ID, ANONYMOUS_ID, PREVIOUS_ID]
+            .iter()
+            .filter_map(|k| string_field(line, k))
+            .map(|r| r.end as u32)
+            .collect();
+        ends.sort_unstable();
+        self.ids.extend(ends.iter().map(|e| start as u32 + e));
         if is_track {
-            self.track_spans
-                .push((start, self.body.len(), id.end as u32));
+            self.track_spans.push((start, self.body.len(), ends));
         }
         self.in_body += 1;
         if self.in_body == self.batch_size {
             self.body.extend_from_slice(b"]}");
             let body = Bytes::from(std::mem::take(&mut self.body));
-            for (s, e, id_end) in self.track_spans.drain(..) {
-                self.tracks.push(body.slice(s..e), &[id_end]);
+            for (s, e, ends) in self.track_spans.drain(..) {
+                self.tracks.push(body.slice(s..e), &ends);
             }
             self.batches.push(body, &self.ids);
             self.ids.clear();
@@ -1452,6 +1465,31 @@ mod tests {
         assert_eq!(
             &pool.body(3)[..],
             br#"{"batch":[{"messageId":"m-1~b3","x":1},{"messageId":"m-2~b3"}]}"#
+        );
+    }
+
+    #[test]
+    fn later_rounds_are_new_people() {
+        let mut b = PoolBuilder {
+            batch_size: 1,
+            batches: Pool::new(1, 'b', true),
+            tracks: Pool::new(1, 't', false),
+            seen: FxHashSet::default(),
+            hasher: RandomState::new(),
+            body: Vec::new(),
+            in_body: 0,
+            ids: Vec::new(),
+            track_spans: Vec::new(),
+        };
+        b.add(br#"{"type":"track","messageId":"m","userId":"u","anonymousId":"a","event":"E"}"#)
+            .unwrap();
+        assert_eq!(
+            &b.batches.body(1)[..],
+            br#"{"batch":[{"type":"track","messageId":"m~b1","userId":"u~b1","anonymousId":"a~b1","event":"E"}]}"#
+        );
+        assert_eq!(
+            &b.tracks.body(0)[..],
+            br#"{"type":"track","messageId":"m~t0","userId":"u~t0","anonymousId":"a~t0","event":"E"}"#
         );
     }
 
