@@ -1048,6 +1048,21 @@ impl Target {
 }
 
 /// Sends a request on a connection and reads the whole response.
+/// After a failed exchange: counts the error and connects again; false when that fails too.
+async fn recover(conn: &mut Conn, load: &Load, t: &mut Tally, e: anyhow::Error) -> bool {
+    t.error(format!("{e:#}"));
+    match load.target.connect().await {
+        Ok(c) => {
+            *conn = c;
+            true
+        }
+        Err(e) => {
+            t.error(format!("{e:#}"));
+            false
+        }
+    }
+}
+
 async fn exchange(conn: &mut Conn, req: Request<Full<Bytes>>) -> Result<(StatusCode, Bytes)> {
     conn.ready().await?;
     let res = conn.send_request(req).await?;
@@ -1301,13 +1316,8 @@ async fn closed_loop(
                         t.answer(status, &body, load.pool.events, counted);
                     }
                     Err(e) => {
-                        t.error(format!("{e:#}"));
-                        match load.target.connect().await {
-                            Ok(c) => conn = c,
-                            Err(e) => {
-                                t.error(format!("{e:#}"));
-                                break;
-                            }
+                        if !recover(&mut conn, &load, &mut t, e).await {
+                            break;
                         }
                     }
                 }
@@ -1386,13 +1396,8 @@ async fn open_loop(
                         }
                     }
                     Err(e) => {
-                        t.error(format!("{e:#}"));
-                        match load.target.connect().await {
-                            Ok(c) => conn = c,
-                            Err(e) => {
-                                t.error(format!("{e:#}"));
-                                break;
-                            }
+                        if !recover(&mut conn, &load, &mut t, e).await {
+                            break;
                         }
                     }
                 }

@@ -40,6 +40,26 @@ pub struct Prepared {
     pub rejected: Vec<(usize, Option<String>, Rejected)>,
 }
 
+impl Prepared {
+    /// Files a normalized message as accepted, or as rejected with its reason.
+    fn settle(&mut self, index: usize, result: Result<Accepted, Invalid>, envelope: &Envelope<'_>) {
+        match result {
+            Ok(a) => self.accepted.push(a),
+            Err(bad) => {
+                let text = serde_json::to_string(&bad.message).unwrap_or_default();
+                self.rejected.push(reject(
+                    index,
+                    bad.message_id,
+                    bad.field,
+                    bad.reason,
+                    &text,
+                    envelope,
+                ));
+            }
+        }
+    }
+}
+
 /// Decompresses (when `gzip`) and checks the size limit.
 pub fn decode_body(raw: &[u8], gzip: bool) -> Result<Vec<u8>, ApiError> {
     if raw.len() > MAX_BODY_BYTES {
@@ -409,20 +429,7 @@ pub fn prepare_batch(
                 continue;
             }
         };
-        match normalize(m, kind, envelope, i) {
-            Ok(a) => out.accepted.push(a),
-            Err(bad) => {
-                let text = serde_json::to_string(&bad.message).unwrap_or_default();
-                out.rejected.push(reject(
-                    i,
-                    bad.message_id,
-                    bad.field,
-                    bad.reason,
-                    &text,
-                    envelope,
-                ));
-            }
-        }
+        out.settle(i, normalize(m, kind, envelope, i), envelope);
     }
     out
 }
@@ -454,20 +461,7 @@ pub fn prepare_single(
         ));
         return out;
     }
-    match normalize(msg, Some(kind), envelope, 0) {
-        Ok(a) => out.accepted.push(a),
-        Err(bad) => {
-            let text = serde_json::to_string(&bad.message).unwrap_or_default();
-            out.rejected.push(reject(
-                0,
-                bad.message_id,
-                bad.field,
-                bad.reason,
-                &text,
-                envelope,
-            ));
-        }
-    }
+    out.settle(0, normalize(msg, Some(kind), envelope, 0), envelope);
     out
 }
 
