@@ -466,3 +466,84 @@ fn the_browser_sdk_tracks_from_a_kiosk_page() {
     );
     assert!(text.contains("e2e: browser SDK passed"), "{text}");
 }
+
+/// `intent gen | intent send`: generated history posted in batches arrives whole; sending it
+/// again stores nothing new (every message id is a repeat).
+#[test]
+fn intent_send_posts_generated_history() {
+    let data = data_dir("send");
+    let w = key(&data, "write");
+    let a = key(&data, "admin");
+    let server = Server::start(&data, &showroom(), &[]);
+    let history = data_dir("send.ndjson");
+    let gen_out = Command::new(env!("CARGO_BIN_EXE_intent"))
+        .args([
+            "gen",
+            "--profiles",
+            "300",
+            "--days",
+            "20",
+            "--seed",
+            "5",
+            "--output",
+        ])
+        .arg(&history)
+        .status()
+        .unwrap();
+    assert!(gen_out.success());
+    let lines = std::fs::read_to_string(&history).unwrap().lines().count();
+    let send = |extra: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_intent"))
+            .args([
+                "send",
+                "--url",
+                &server.url,
+                "--write-key",
+                &w,
+                "--batch",
+                "37",
+            ])
+            .args(extra)
+            .arg(&history)
+            .env("CI", "true")
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stderr).unwrap()
+    };
+    let first = send(&[]);
+    // Every line is accounted for: stored, a repeat the generator made on purpose, or rejected.
+    let n = |text: &str, what: &str| -> usize {
+        let at = text
+            .find(what)
+            .unwrap_or_else(|| panic!("{what} in {text}"));
+        text[..at]
+            .rsplit(|c: char| !c.is_ascii_digit() && c != ' ')
+            .next()
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap()
+    };
+    let (accepted, repeats) = (n(&first, " accepted"), n(&first, " repeats"));
+    assert_eq!(
+        accepted + repeats + n(&first, " rejected"),
+        lines,
+        "{first}"
+    );
+    assert!(accepted > 1000, "{first}");
+    let (_, seq) = server.get("/readyz", None);
+    assert_eq!(seq["seq"].as_u64().unwrap() as usize, accepted);
+    let second = send(&["--concurrency", "2"]);
+    assert_eq!(n(&second, " accepted"), 0, "{second}");
+    assert_eq!(n(&second, " repeats"), accepted + repeats, "{second}");
+    let (_, q) = server.get("/v1/queue?limit=1", Some(&a));
+    assert!(q["total"].as_u64().unwrap() >= 300, "{q}");
+    drop(server);
+    std::fs::remove_dir_all(&data).unwrap();
+    let _ = std::fs::remove_file(&history);
+}
