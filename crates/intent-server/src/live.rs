@@ -14,7 +14,7 @@
 use crate::ingest::Prepared;
 use crate::metrics::Metrics;
 use intent_core::engine::Engine;
-use intent_core::event::Event;
+use intent_core::event::{Event, FieldPath, Keys};
 use intent_core::plan::Plan;
 use intent_core::score::Scorer;
 use intent_store::{NewEvent, Store};
@@ -164,6 +164,19 @@ pub fn rebuild(
     type Raw = (u64, Vec<(i64, String)>);
     type Decoded = (u64, Result<Vec<(Event, String)>, String>);
     const BATCH: usize = 4096;
+    // The log keeps every message whole; scoring it again needs only what the plan reads, the
+    // facets (channel, location) and the traits (the search index).
+    let mut projection = plan.projection();
+    for path in [
+        "channel",
+        "properties.location",
+        "context.location",
+        "context.traits",
+    ] {
+        projection.add(&FieldPath::parse(path).expect("a valid path"));
+    }
+    projection.traits = Keys::All;
+    let projection = &projection;
     let (raw_tx, raw_rx) = std::sync::mpsc::sync_channel::<Raw>(8);
     // Shared by the decoders only: when both stop (the scorer failed), the reader's sends fail.
     let raw_rx = Arc::new(Mutex::new(raw_rx));
@@ -177,7 +190,11 @@ pub fn rebuild(
                     let Ok((n, lines)) = next else { return };
                     let decoded = lines
                         .into_iter()
-                        .map(|(seq, body)| parse_stored(&body, seq).map(|e| (e, body)))
+                        .map(|(seq, body)| {
+                            Event::from_json_projected(&body, projection, || format!("seq-{seq}"))
+                                .map(|e| (e, body))
+                                .map_err(|e| format!("stored message {seq} does not decode: {e}"))
+                        })
                         .collect();
                     if dec_tx.send((n, decoded)).is_err() {
                         return;

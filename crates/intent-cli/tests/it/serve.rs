@@ -147,7 +147,9 @@ fn restart_rebuilds_live_state_from_the_log() {
     let server = Server::start(&data, &showroom(), &[]);
     let batch = json!({"batch": [
         {"type": "page", "anonymousId": "kiosk-7", "messageId": "r1",
-         "timestamp": "2026-11-20T10:00:00Z", "properties": {"category": "financing"}},
+         "timestamp": "2026-11-20T10:00:00Z",
+         "properties": {"category": "financing", "location": "Gdańsk", "model": "RAV4"},
+         "context": {"channel": "showroom", "traits": {"phone": "+48 600 100 200"}}},
         {"type": "identify", "anonymousId": "kiosk-7", "userId": "jan", "messageId": "r2",
          "timestamp": "2026-11-20T10:01:00Z", "traits": {"email": "jan@example.pl"}},
         {"type": "track", "userId": "jan", "event": "Offer Downloaded", "messageId": "r3",
@@ -165,6 +167,8 @@ fn restart_rebuilds_live_state_from_the_log() {
     server.kill9();
 
     let server = Server::start(&data, &showroom(), &[]);
+    assert_eq!(before["location"], "Gdańsk");
+    assert_eq!(before["traits"]["phone"], "+48 600 100 200");
     let (_, after) = server.get(&format!("/v1/profiles/kiosk-7{at}"), Some(&a));
     for field in [
         "id",
@@ -174,9 +178,19 @@ fn restart_rebuilds_live_state_from_the_log() {
         "tier",
         "traits",
         "explanation",
+        "location",
+        "channels",
+        "groups",
     ] {
         assert_eq!(after[field], before[field], "{field} after restart");
     }
+    let (_, found) = server.get("/v1/search?q=%2B48%20600%20100%20200", Some(&a));
+    assert_eq!(
+        found["items"][0]["id"], "user:jan",
+        "the trait index is rebuilt too"
+    );
+    let (_, q) = server.get("/v1/queue?location=Gda%C5%84sk&channel=showroom", Some(&a));
+    assert_eq!(q["total"], 1, "facets are rebuilt too: {q}");
     // The same messages again are repeats: acknowledged, counted once.
     let (status, body) = server.post("/v1/batch", &w, &batch);
     assert_eq!(status, 200);
