@@ -2,6 +2,7 @@
 //! read API over live profiles and the queue, plan versions, quarantine, health and metrics.
 
 use crate::AppState;
+use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::ingest::{self, Envelope, MAX_BATCH_MESSAGES, Prepared};
 use crate::live::{Job, Live};
@@ -139,27 +140,51 @@ fn is_gzip(headers: &HeaderMap) -> bool {
         .is_some_and(|v| v.to_ascii_lowercase().contains("gzip"))
 }
 
-/// Decodes, parses and authenticates an ingest request.
+/// A write key in the headers, checked before the body is read (a request with a bad key costs
+/// no decoding).
+fn header_writer(state: &AppState, headers: &HeaderMap) -> ApiResult<Option<Caller>> {
+    if headers.contains_key(header::AUTHORIZATION) {
+        state.keys.writer(headers, None).map(Some)
+    } else {
+        Ok(None)
+    }
+}
+
+/// The sending source: the header's key when there was one, else the body's `writeKey`.
+fn source_name(
+    state: &AppState,
+    headers: &HeaderMap,
+    from_header: Option<Caller>,
+    body_key: Option<&str>,
+) -> ApiResult<String> {
+    match from_header {
+        Some(c) => Ok(c.name),
+        None => Ok(state.keys.writer(headers, body_key)?.name),
+    }
+}
+
+/// Decodes, parses and authenticates a single call.
 fn open_request(
     state: &AppState,
     headers: &HeaderMap,
     body: &[u8],
 ) -> ApiResult<(Map<String, Value>, String, usize)> {
-    // A key in the headers is checked before the body is read.
-    let header_caller = if headers.contains_key(header::AUTHORIZATION) {
-        Some(state.keys.writer(headers, None)?)
-    } else {
-        None
-    };
+    let from_header = header_writer(state, headers)?;
     let body = ingest::decode_body(body, is_gzip(headers))?;
     let obj = ingest::parse_object(&body)?;
-    let caller = match header_caller {
-        Some(c) => c,
-        None => state
-            .keys
-            .writer(headers, obj.get("writeKey").and_then(Value::as_str))?,
-    };
-    Ok((obj, caller.name, body.len()))
+    let key = obj.get("writeKey").and_then(Value::as_str);
+    let source = source_name(state, headers, from_header, key)?;
+    Ok((obj, source, body.len()))
+}
+
+/// Records the acknowledgement latency of an ingest request and answers it.
+fn answered(state: &AppState, started: Instant, res: ApiResult<Json<Value>>) -> Response {
+    state
+        .shared
+        .metrics
+        .ack_seconds
+        .observe(started.elapsed().as_secs_f64());
+    res.into_response()
 }
 
 async fn submit(state: &AppState, prepared: Prepared) -> ApiResult<crate::live::Appended> {
@@ -221,34 +246,16 @@ async fn single(
         })))
     }
     .await;
-    state
-        .shared
-        .metrics
-        .ack_seconds
-        .observe(started.elapsed().as_secs_f64());
-    res.into_response()
+    answered(&state, started, res)
 }
 
 async fn batch(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
     let started = Instant::now();
     let res = async {
-        // A key in the headers is checked before the body is read.
-        let header_caller = if headers.contains_key(header::AUTHORIZATION) {
-            Some(state.keys.writer(&headers, None)?)
-        } else {
-            None
-        };
+        let from_header = header_writer(&state, &headers)?;
         let body = ingest::decode_body(&body, is_gzip(&headers))?;
         let parsed = ingest::parse_batch(&body)?;
-        let source = match header_caller {
-            Some(c) => c.name,
-            None => {
-                state
-                    .keys
-                    .writer(&headers, parsed.write_key.as_deref())?
-                    .name
-            }
-        };
+        let source = source_name(&state, &headers, from_header, parsed.write_key.as_deref())?;
         let Some(messages) = parsed.batch else {
             return Err(ApiError::bad_request(
                 "invalid_batch",
@@ -297,12 +304,7 @@ async fn batch(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -
         })))
     }
     .await;
-    state
-        .shared
-        .metrics
-        .ack_seconds
-        .observe(started.elapsed().as_secs_f64());
-    res.into_response()
+    answered(&state, started, res)
 }
 
 /// The settings route of `@segment/analytics-next`: tells the browser SDK where to send events.
@@ -372,6 +374,23 @@ pub async fn ingest_lines(
 
 // ---------------------------------------------------------------------------------------------
 // Reads
+
+/// Runs a read on the store's read connection, off the async workers.
+async fn read_store<T: Send + 'static>(
+    state: &AppState,
+    read: impl FnOnce(&dyn intent_store::Store) -> intent_store::Result<T> + Send + 'static,
+) -> ApiResult<T> {
+    let reader = state.reader.clone();
+    tokio::task::spawn_blocking(move || read(&**reader.lock().expect("reader")))
+        .await
+        .map_err(ApiError::internal)?
+        .map_err(ApiError::internal)
+}
+
+/// A page size: 50 unless asked, between 1 and 1,000.
+fn page_limit(limit: Option<usize>) -> usize {
+    limit.unwrap_or(50).clamp(1, 1000)
+}
 
 fn fields_json(f: &Fields) -> Value {
     Value::Object(f.iter().map(|(k, v)| (k.to_string(), v.clone())).collect())
@@ -534,7 +553,7 @@ async fn timeline(
     let engine = &live.engine;
     let canonical = resolve(engine, &id)?;
     let events = engine.timeline(&canonical);
-    let limit = page.limit.unwrap_or(50).clamp(1, 1000);
+    let limit = page_limit(page.limit);
     let offset = page.offset.unwrap_or(0);
     let items: Vec<Value> = events
         .iter()
@@ -643,7 +662,7 @@ async fn queue(
             .then(b.2.total_cmp(&a.2))
             .then(a.3.cmp(&b.3))
     });
-    let limit = q.limit.unwrap_or(50).clamp(1, 1000);
+    let limit = page_limit(q.limit);
     let offset = q.offset.unwrap_or(0);
     let items: Vec<Value> = rows
         .iter()
@@ -704,15 +723,11 @@ async fn quarantine(
     Query(q): Query<QuarantineQuery>,
 ) -> ApiResult<Json<Value>> {
     state.keys.admin(&headers)?;
-    let reader = state.reader.clone();
-    let limit = q.limit.unwrap_or(50).clamp(1, 1000);
-    let (items, total) = tokio::task::spawn_blocking(move || {
-        let store = reader.lock().expect("reader");
-        Ok::<_, intent_store::Error>((store.rejected(limit, q.before)?, store.rejected_count()?))
+    let limit = page_limit(q.limit);
+    let (items, total) = read_store(&state, move |store| {
+        Ok((store.rejected(limit, q.before)?, store.rejected_count()?))
     })
-    .await
-    .map_err(ApiError::internal)?
-    .map_err(ApiError::internal)?;
+    .await?;
     Ok(Json(json!({ "total": total, "items": items })))
 }
 
@@ -722,14 +737,7 @@ async fn message(
     Path(id): Path<String>,
 ) -> ApiResult<Json<Value>> {
     state.keys.admin(&headers)?;
-    let reader = state.reader.clone();
-    let found = tokio::task::spawn_blocking(move || {
-        let store = reader.lock().expect("reader");
-        store.find(&id)
-    })
-    .await
-    .map_err(ApiError::internal)?
-    .map_err(ApiError::internal)?;
+    let found = read_store(&state, move |store| store.find(&id)).await?;
     let (seq, body) = found.ok_or_else(|| ApiError::not_found("no stored message has this id"))?;
     let body: Value = serde_json::from_str(&body).map_err(ApiError::internal)?;
     Ok(Json(json!({ "seq": seq, "message": body })))
@@ -742,11 +750,7 @@ async fn plans(State(state): State<AppState>, headers: HeaderMap) -> ApiResult<J
     state.keys.admin(&headers)?;
     let active = read_live(&state).plan_version;
     let rescoring = state.shared.rescoring.lock().expect("status").clone();
-    let reader = state.reader.clone();
-    let versions = tokio::task::spawn_blocking(move || reader.lock().expect("reader").plans())
-        .await
-        .map_err(ApiError::internal)?
-        .map_err(ApiError::internal)?;
+    let versions = read_store(&state, |store| store.plans()).await?;
     let versions: Vec<Value> = versions
         .iter()
         .map(|p| {
@@ -769,11 +773,7 @@ async fn plan_version(
     Path(version): Path<String>,
 ) -> ApiResult<Json<Value>> {
     state.keys.admin(&headers)?;
-    let reader = state.reader.clone();
-    let all = tokio::task::spawn_blocking(move || reader.lock().expect("reader").plans())
-        .await
-        .map_err(ApiError::internal)?
-        .map_err(ApiError::internal)?;
+    let all = read_store(&state, |store| store.plans()).await?;
     let live = read_live(&state).plan_version;
     let want = if version == "live" {
         live

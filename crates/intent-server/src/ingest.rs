@@ -87,18 +87,21 @@ pub fn decode_body(raw: &[u8], gzip: bool) -> Result<Vec<u8>, ApiError> {
     Ok(out)
 }
 
+/// A body that is not JSON: 400, naming the line and column.
+fn invalid_json(e: &serde_json::Error) -> ApiError {
+    ApiError::bad_request(
+        "invalid_json",
+        format!(
+            "the body is not valid JSON at line {} column {}: {e}",
+            e.line(),
+            e.column()
+        ),
+    )
+}
+
 /// Parses a JSON object body; a parse error names the line and column.
 pub fn parse_object(body: &[u8]) -> Result<Map<String, Value>, ApiError> {
-    let value: Value = serde_json::from_slice(body).map_err(|e| {
-        ApiError::bad_request(
-            "invalid_json",
-            format!(
-                "the body is not valid JSON at line {} column {}: {e}",
-                e.line(),
-                e.column()
-            ),
-        )
-    })?;
+    let value: Value = serde_json::from_slice(body).map_err(|e| invalid_json(&e))?;
     match value {
         Value::Object(m) => Ok(m),
         _ => Err(ApiError::bad_request(
@@ -140,14 +143,7 @@ pub fn parse_batch(body: &[u8]) -> Result<BatchBody<'_>, ApiError> {
             )
             .field("batch")
         } else {
-            ApiError::bad_request(
-                "invalid_json",
-                format!(
-                    "the body is not valid JSON at line {} column {}: {e}",
-                    e.line(),
-                    e.column()
-                ),
-            )
+            invalid_json(&e)
         }
     })
 }
