@@ -1325,19 +1325,7 @@ async fn closed_loop(
             t
         });
     }
-    tokio::time::sleep_until(from.into()).await;
-    let before = CpuSample::take(load.server_pid);
-    tokio::time::sleep_until(end.into()).await;
-    let after = CpuSample::take(load.server_pid);
-    let mut tally = Tally::default();
-    while let Some(t) = workers.join_next().await {
-        tally.merge(t.context("a load generator task failed")?);
-    }
-    Ok(Measured {
-        tally,
-        secs: duration.as_secs_f64(),
-        cpu: after.since(&before),
-    })
+    window(load, workers, from, end).await
 }
 
 /// Fixed load: `per_second` requests on a fixed schedule for `duration`, over at most `conns`
@@ -1405,7 +1393,21 @@ async fn open_loop(
             t
         });
     }
-    tokio::time::sleep_until(start.into()).await;
+    let measured = window(load, workers, start, end).await?;
+    pacer
+        .join()
+        .map_err(|_| anyhow::anyhow!("the pacing thread panicked"))?;
+    Ok(measured)
+}
+
+/// Samples the CPU over the measured window `from..end`, then gathers the workers' tallies.
+async fn window(
+    load: &Load,
+    mut workers: JoinSet<Tally>,
+    from: Instant,
+    end: Instant,
+) -> Result<Measured> {
+    tokio::time::sleep_until(from.into()).await;
     let before = CpuSample::take(load.server_pid);
     tokio::time::sleep_until(end.into()).await;
     let after = CpuSample::take(load.server_pid);
@@ -1413,12 +1415,9 @@ async fn open_loop(
     while let Some(t) = workers.join_next().await {
         tally.merge(t.context("a load generator task failed")?);
     }
-    pacer
-        .join()
-        .map_err(|_| anyhow::anyhow!("the pacing thread panicked"))?;
     Ok(Measured {
         tally,
-        secs: duration.as_secs_f64(),
+        secs: (end - from).as_secs_f64(),
         cpu: after.since(&before),
     })
 }
