@@ -2,11 +2,12 @@
 //!
 //! Where Intent Engine keeps what must survive a restart: the event log (every accepted message,
 //! in a monotonically increasing sequence), the quarantine of rejected messages, the versions of
-//! the scoring plan and the hashed access keys. Live profile state is not stored here as truth: it
+//! the scoring plan, the hashed access keys, the follow-up desk (observed tiers and tasks) and
+//! the webhook outbox. Live profile state is not stored here as truth: it
 //! is a checkpoint of the log and can always be rebuilt by scanning it.
 //!
 //! Storage sits behind small traits by capability ([`EventLog`], [`Quarantine`], [`Plans`],
-//! [`Keys`]); [`SqliteStore`] is the embedded default (bundled SQLite, WAL, `synchronous=FULL`, so
+//! [`Keys`], [`FollowUps`], [`Webhooks`]); [`SqliteStore`] is the embedded default (bundled SQLite, WAL, `synchronous=FULL`, so
 //! a committed append is on disk). A scale-out adapter implements the same traits.
 //!
 //! This crate never scores, never parses events and never reads a clock: callers pass times in.
@@ -190,7 +191,205 @@ pub trait Keys {
     fn revoke_key(&mut self, id: i64) -> Result<()>;
 }
 
-/// Everything a server needs from a store.
-pub trait Store: EventLog + Quarantine + Plans + Keys + Send {}
+/// One follow-up task as stored. The core owns the task's shape; the store keeps it as JSON with
+/// the few columns it filters on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TaskRow {
+    /// Task id, from 1, given by the caller.
+    pub id: i64,
+    /// The profile it is about (`user:<id>` or `anon:<id>`).
+    pub profile: String,
+    /// `open`, `done`, `expired`, `merged`.
+    pub status: String,
+    /// When it was opened (ms since the epoch).
+    pub created_at: i64,
+    /// The whole task, as JSON.
+    pub body: String,
+}
 
-impl<T: EventLog + Quarantine + Plans + Keys + Send> Store for T {}
+/// A domain event to announce to webhook subscribers: committed with the state change that
+/// caused it, then fanned out to every enabled subscription that wants it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Announcement {
+    /// Stable event id (the `webhook-id` of every delivery of it): repeated deliveries of one
+    /// event carry the same id, so receivers can drop duplicates.
+    pub id: String,
+    /// `tier.changed`, `task.created`, `task.completed`, `sla.breached`, `override.fired`, ...
+    pub kind: String,
+    /// The tier it is about, for subscription filters.
+    pub tier: Option<String>,
+    /// The location (dealership) it is about, for subscription filters.
+    pub location: Option<String>,
+    /// The JSON body to deliver.
+    pub payload: String,
+    /// When it happened (ms since the epoch).
+    pub at: i64,
+}
+
+/// What the follow-up desk commits at once, in one transaction: the tiers it has seen per
+/// profile, the tasks it opened or changed, and the events to announce. Either all of it is
+/// durable or none of it is, so a crash can neither lose an announcement nor invent one.
+#[derive(Debug, Clone, Default)]
+pub struct FollowCommit {
+    /// Per profile: its observed state as JSON, or `None` to forget the profile.
+    pub observed: Vec<(String, Option<String>)>,
+    /// Tasks to insert or replace.
+    pub tasks: Vec<TaskRow>,
+    /// Events to announce.
+    pub announcements: Vec<Announcement>,
+}
+
+/// An observed profile state: `(profile, json)`.
+pub type ObservedRow = (String, String);
+
+/// The follow-up desk's durable state.
+pub trait FollowUps {
+    /// Every observed profile state, by profile, and every task, by id.
+    fn follow_state(&self) -> Result<(Vec<ObservedRow>, Vec<TaskRow>)>;
+    /// Commits a [`FollowCommit`] in one durable transaction, fanning each announcement out into
+    /// one pending delivery per enabled subscription whose filters match it.
+    fn commit_follow(&mut self, commit: &FollowCommit) -> Result<()>;
+}
+
+/// A webhook subscription.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Subscription {
+    /// Subscription id (`sub_...`).
+    pub id: String,
+    /// Where deliveries are POSTed.
+    pub url: String,
+    /// The signing secret, `whsec_` and base64 of the key bytes (Standard Webhooks).
+    #[serde(skip)]
+    pub secret: String,
+    /// Event kinds wanted; empty = all.
+    pub events: Vec<String>,
+    /// Tiers wanted; empty = all (events without a tier always pass).
+    pub tiers: Vec<String>,
+    /// Locations wanted; empty = all (events without a location always pass).
+    pub locations: Vec<String>,
+    /// When it was made (ms since the epoch).
+    pub created_at: i64,
+    /// Removed subscriptions get no new deliveries (a delivery still pending for one is
+    /// dead-lettered by the dispatcher); their history stays. A subscription added later does
+    /// not receive announcements made before it.
+    pub disabled: bool,
+}
+
+impl Subscription {
+    /// Whether an announcement passes this subscription's filters.
+    pub fn wants(&self, a: &Announcement) -> bool {
+        fn pass(list: &[String], value: &Option<String>) -> bool {
+            list.is_empty() || value.as_ref().is_none_or(|v| list.iter().any(|x| x == v))
+        }
+        !self.disabled
+            && (self.events.is_empty() || self.events.contains(&a.kind))
+            && pass(&self.tiers, &a.tier)
+            && pass(&self.locations, &a.location)
+    }
+}
+
+/// Where a delivery stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DeliveryStatus {
+    /// Waiting for its next attempt.
+    Pending,
+    /// A 2xx answer was received.
+    Delivered,
+    /// Every attempt failed: the dead-letter list.
+    Dead,
+}
+
+impl DeliveryStatus {
+    /// `pending`, `delivered` or `dead`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeliveryStatus::Pending => "pending",
+            DeliveryStatus::Delivered => "delivered",
+            DeliveryStatus::Dead => "dead",
+        }
+    }
+
+    /// Parses `pending`, `delivered` or `dead`.
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "pending" => Some(DeliveryStatus::Pending),
+            "delivered" => Some(DeliveryStatus::Delivered),
+            "dead" => Some(DeliveryStatus::Dead),
+            _ => None,
+        }
+    }
+}
+
+/// One announcement on its way to one subscription.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Delivery {
+    /// Delivery id.
+    pub id: i64,
+    /// The announcement's id (the `webhook-id`).
+    pub event_id: String,
+    /// The subscription.
+    pub subscription: String,
+    /// The event kind.
+    pub kind: String,
+    /// The JSON body.
+    #[serde(skip)]
+    pub payload: String,
+    /// Where it stands.
+    pub status: DeliveryStatus,
+    /// Attempts made.
+    pub attempts: u32,
+    /// When the next attempt is due (ms since the epoch).
+    pub next_at: i64,
+    /// When it was created (ms since the epoch).
+    pub created_at: i64,
+    /// When a 2xx answer came (ms since the epoch).
+    pub delivered_at: Option<i64>,
+    /// The last failure (kept after a later success, for the record).
+    pub last_error: Option<String>,
+    /// The last HTTP status received, from any attempt.
+    pub last_status: Option<u16>,
+}
+
+/// Webhook subscriptions and their delivery outbox.
+pub trait Webhooks {
+    /// Stores a subscription.
+    fn add_subscription(&mut self, subscription: &Subscription) -> Result<()>;
+    /// Every subscription, oldest first, removed ones included.
+    fn subscriptions(&self) -> Result<Vec<Subscription>>;
+    /// Disables a subscription ([`Error::NotFound`] when there is none by that id).
+    fn remove_subscription(&mut self, id: &str) -> Result<()>;
+    /// Pending deliveries due at `now`, soonest first, at most `limit`.
+    fn due_deliveries(&self, now: i64, limit: usize) -> Result<Vec<Delivery>>;
+    /// When the soonest pending delivery is due, if any.
+    fn next_due(&self) -> Result<Option<i64>>;
+    /// Records a 2xx answer.
+    fn delivery_done(&mut self, id: i64, attempts: u32, status: u16, now: i64) -> Result<()>;
+    /// Records a failed attempt: retry at `next_at`, or dead-letter it when `None`.
+    fn delivery_failed(
+        &mut self,
+        id: i64,
+        attempts: u32,
+        next_at: Option<i64>,
+        error: &str,
+        status: Option<u16>,
+    ) -> Result<()>;
+    /// Deliveries, newest first, filtered by status and subscription, before id `before`.
+    fn deliveries(
+        &self,
+        status: Option<DeliveryStatus>,
+        subscription: Option<&str>,
+        limit: usize,
+        before: Option<i64>,
+    ) -> Result<Vec<Delivery>>;
+    /// Makes a delivery pending again, due now, with its attempts reset ([`Error::NotFound`]
+    /// when there is none by that id).
+    fn replay(&mut self, id: i64, now: i64) -> Result<()>;
+    /// Deliveries by status: `(pending, delivered, dead)`.
+    fn delivery_counts(&self) -> Result<(i64, i64, i64)>;
+}
+
+/// Everything a server needs from a store.
+pub trait Store: EventLog + Quarantine + Plans + Keys + FollowUps + Webhooks + Send {}
+
+impl<T: EventLog + Quarantine + Plans + Keys + FollowUps + Webhooks + Send> Store for T {}
