@@ -199,6 +199,22 @@ pub struct Engine {
     scratch: Classified,
     labels: Labels,
     trait_index: FxHashMap<String, Vec<u32>>,
+    /// Profiles touched since the last [`Engine::take_changed`], when tracking.
+    changed: Option<FxHashSet<u32>>,
+}
+
+/// A profile an ingest touched, for the follow-up desk.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Changed {
+    /// It merged into another profile and no longer exists on its own.
+    Merged {
+        /// The id it had.
+        from: String,
+        /// The profile it is part of now.
+        into: String,
+    },
+    /// Its events or scores changed: look at it again.
+    Profile(String),
 }
 
 impl Engine {
@@ -220,6 +236,42 @@ impl Engine {
             scratch: Classified::default(),
             labels: Labels::default(),
             trait_index: FxHashMap::default(),
+            changed: None,
+        }
+    }
+
+    /// Starts (or stops) recording which profiles ingests touch; see [`Engine::take_changed`].
+    pub fn track_changes(&mut self, on: bool) {
+        self.changed = on.then(FxHashSet::default);
+    }
+
+    /// The profiles touched since the last call (when tracking): merges first, then profiles
+    /// by id.
+    pub fn take_changed(&mut self) -> Vec<Changed> {
+        let Some(keys) = self.changed.as_mut() else {
+            return Vec::new();
+        };
+        let keys: Vec<u32> = keys.drain().collect();
+        let mut out: Vec<Changed> = keys
+            .into_iter()
+            .map(|k| {
+                if self.profiles.contains_key(&k) {
+                    Changed::Profile(self.name(k))
+                } else {
+                    Changed::Merged {
+                        from: self.name(k),
+                        into: self.name(self.canon[k as usize]),
+                    }
+                }
+            })
+            .collect();
+        out.sort();
+        out
+    }
+
+    fn touch(&mut self, key: u32) {
+        if let Some(set) = self.changed.as_mut() {
+            set.insert(key);
         }
     }
 
@@ -345,6 +397,7 @@ impl Engine {
         }
 
         let key = self.canon[home as usize];
+        self.touch(key);
         let profile = self.profiles.entry(key).or_insert_with(|| Profile {
             members: vec![key],
             state: self.scorer.new_state(),
@@ -407,8 +460,9 @@ impl Engine {
             self.canon[n as usize] = c;
             touched.insert(c);
         }
-        for key in &touched {
-            self.profiles.remove(key);
+        for &key in &touched {
+            self.profiles.remove(&key);
+            self.touch(key);
         }
         let mut members: FxHashMap<u32, Vec<u32>> = FxHashMap::default();
         for &n in &nodes {

@@ -16,8 +16,12 @@
 //! - [`explain`]: the ledger behind a score.
 //! - [`engine`]: incremental scoring with identity merges and late events.
 //! - [`reference`]: the naive oracle.
+//! - [`calendar`]: business hours, holidays and time zones (SLA clocks).
+//! - [`action`]: the follow-up desk: tiers become tasks with playbooks, owners and SLAs.
 #![warn(missing_docs)]
 
+pub mod action;
+pub mod calendar;
 pub mod engine;
 pub mod event;
 pub mod explain;

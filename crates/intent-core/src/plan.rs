@@ -260,6 +260,10 @@ pub struct PlanFile {
     /// Rules that mark a profile `disqualified`.
     #[serde(default)]
     pub disqualifiers: Vec<DisqualifierFile>,
+    /// What sales does about each tier: playbooks, SLAs, business hours, routing, lifecycle
+    /// stages.
+    #[serde(default)]
+    pub follow_up: Option<crate::action::plan::FollowUpFile>,
 }
 
 /// `decay:`
@@ -820,6 +824,8 @@ pub struct Plan {
     pub overrides: Vec<Override>,
     /// Disqualifiers.
     pub disqualifiers: Vec<Disqualifier>,
+    /// Follow-up: playbooks, SLAs, business hours, routing, lifecycle stages.
+    pub follow_up: crate::action::plan::FollowUp,
 }
 
 /// Limits the compact per-profile state relies on.
@@ -1312,7 +1318,24 @@ impl Plan {
                 });
             }
         }
+        let follow_up = match raw.follow_up {
+            Some(f) => {
+                let groups: Vec<String> = groups.iter().map(|g: &Group| g.id.clone()).collect();
+                let grade_names: Vec<String> =
+                    grades.iter().map(|g: &Grade| g.name.clone()).collect();
+                crate::action::plan::FollowUp::build(
+                    f,
+                    &levels,
+                    &overrides,
+                    &groups,
+                    &grade_names,
+                    &mut ck.issues,
+                )
+            }
+            None => crate::action::plan::FollowUp::default(),
+        };
         Plan {
+            follow_up,
             name: raw.name,
             description: raw.description.unwrap_or_default(),
             decay_classes,
