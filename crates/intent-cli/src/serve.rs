@@ -30,6 +30,16 @@ pub struct ServeArgs {
     /// Log as JSON lines instead of text.
     #[arg(long)]
     pub log_json: bool,
+    /// Webhook attempts before a delivery goes to the dead-letter list.
+    #[arg(long, env = "INTENT_WEBHOOK_ATTEMPTS", default_value_t = 8)]
+    pub webhook_attempts: u32,
+    /// The first webhook retry's delay in milliseconds; it doubles per attempt (with jitter),
+    /// up to an hour.
+    #[arg(long, env = "INTENT_WEBHOOK_RETRY_MS", default_value_t = 5_000)]
+    pub webhook_retry_ms: u64,
+    /// How long a webhook receiver may take to answer, in milliseconds.
+    #[arg(long, env = "INTENT_WEBHOOK_TIMEOUT_MS", default_value_t = 10_000)]
+    pub webhook_timeout_ms: u64,
 }
 
 #[derive(clap::Subcommand)]
@@ -138,6 +148,12 @@ pub fn serve(a: ServeArgs) -> Result<()> {
         opener,
         plan: (plan, text, a.plan.display().to_string()),
         watch: a.watch.then(|| a.plan.clone()),
+        webhooks: intent_server::webhook::WebhookConfig {
+            attempts: a.webhook_attempts.max(1),
+            backoff: std::time::Duration::from_millis(a.webhook_retry_ms),
+            timeout: std::time::Duration::from_millis(a.webhook_timeout_ms),
+            ..Default::default()
+        },
     };
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -68,6 +68,7 @@ pub fn router(state: AppState) -> Router {
         .allow_methods([
             axum::http::Method::GET,
             axum::http::Method::POST,
+            axum::http::Method::DELETE,
             axum::http::Method::OPTIONS,
         ])
         .allow_headers(AllowHeaders::mirror_request())
@@ -75,6 +76,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(ingest_routes)
         .merge(read_routes)
+        .merge(crate::tasks::routes().layer(DefaultBodyLimit::max(1 << 20)))
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
@@ -376,7 +378,7 @@ pub async fn ingest_lines(
 // Reads
 
 /// Runs a read on the store's read connection, off the async workers.
-async fn read_store<T: Send + 'static>(
+pub(crate) async fn read_store<T: Send + 'static>(
     state: &AppState,
     read: impl FnOnce(&dyn intent_store::Store) -> intent_store::Result<T> + Send + 'static,
 ) -> ApiResult<T> {
@@ -385,6 +387,22 @@ async fn read_store<T: Send + 'static>(
         .await
         .map_err(ApiError::internal)?
         .map_err(ApiError::internal)
+}
+
+/// Runs a small write (a subscription, a replay) on the store's second connection, off the
+/// async workers; a missing record is 404.
+pub(crate) async fn write_store<T: Send + 'static>(
+    state: &AppState,
+    write: impl FnOnce(&mut dyn intent_store::Store) -> intent_store::Result<T> + Send + 'static,
+) -> ApiResult<T> {
+    let reader = state.reader.clone();
+    tokio::task::spawn_blocking(move || write(&mut **reader.lock().expect("reader")))
+        .await
+        .map_err(ApiError::internal)?
+        .map_err(|e| match e {
+            intent_store::Error::NotFound(what) => ApiError::not_found(what),
+            e => ApiError::internal(e),
+        })
 }
 
 /// A page size: 50 unless asked, between 1 and 1,000.
@@ -533,6 +551,22 @@ async fn profile(
         "tiers".into(),
         json!(plan.levels.iter().map(|l| &l.name).collect::<Vec<_>>()),
     );
+    let desk = state.follow.desk.read().expect("desk");
+    let stage = desk.stage(&canonical, snap.tier, snap.score, snap.grade);
+    o.insert(
+        "stage".into(),
+        json!(stage.map(|s| json!({"id": s.id, "label": s.label}))),
+    );
+    let tasks: Vec<Value> = desk
+        .tasks()
+        .iter()
+        .filter(|t| t.profile == canonical)
+        .map(|t| {
+            json!({"id": t.id, "status": t.status, "tier": t.tier, "owner": t.owner,
+                   "due_at": format_timestamp(t.due_at), "result": t.result})
+        })
+        .collect();
+    o.insert("tasks".into(), json!(tasks));
     Ok(Json(v))
 }
 

@@ -13,16 +13,23 @@
 //! - [`auth`]: write keys and admin tokens, hashed.
 //! - [`live`]: live state, group commit, start-up rebuild, background rescoring.
 //! - [`api`]: the routes.
+//! - [`follow`]: the follow-up desk's thread: tiers become tasks and announcements.
+//! - [`webhook`]: signed webhook deliveries from the outbox.
+//! - [`tasks`]: routes of the desk: tasks, the SLA report, webhook subscriptions.
 //! - [`metrics`]: Prometheus metrics.
 //! - [`error`]: the one error type.
 
 pub mod api;
 pub mod auth;
 pub mod error;
+pub mod follow;
 pub mod ingest;
 pub mod live;
 pub mod metrics;
+pub mod tasks;
+pub mod webhook;
 
+use intent_core::action::DeskPlan;
 use intent_core::engine::Engine;
 use intent_core::plan::Plan;
 use intent_core::score::Scorer;
@@ -42,6 +49,8 @@ pub struct Config {
     pub plan: (Plan, String, String),
     /// A plan file to watch for changes.
     pub watch: Option<PathBuf>,
+    /// Webhook delivery settings.
+    pub webhooks: webhook::WebhookConfig,
 }
 
 /// State shared by handlers.
@@ -57,6 +66,10 @@ pub struct AppState {
     pub reader: Arc<Mutex<Box<dyn intent_store::Store>>>,
     /// Opens more connections (background rescoring).
     pub opener: Opener,
+    /// The follow-up desk.
+    pub follow: follow::Follow,
+    /// The webhook dispatcher.
+    pub webhooks: webhook::Dispatcher,
 }
 
 /// A running service's handles, for the CLI and tests.
@@ -74,6 +87,7 @@ pub fn start(config: Config) -> anyhow::Result<Service> {
     let mut store = opener().map_err(anyhow::Error::msg)?;
     let reader = opener().map_err(anyhow::Error::msg)?;
     let (plan, text, origin) = config.plan;
+    let desk_plan = plan.clone();
     let now = now_ms();
     let version = match store.active_plan()? {
         Some(active) if active.text == text => active.version,
@@ -109,6 +123,7 @@ pub fn start(config: Config) -> anyhow::Result<Service> {
         rebuild_total: AtomicU64::new(upto as u64),
         rescoring: Mutex::new(None),
         metrics: metrics::Metrics::default(),
+        follow: std::sync::OnceLock::new(),
     });
     let keys_reader = opener.clone();
     let keys = Arc::new(auth::KeyCache::new(Box::new(move || {
@@ -126,6 +141,7 @@ pub fn start(config: Config) -> anyhow::Result<Service> {
                 Ok((engine, seen)) => {
                     let mut live = writer_shared.live.write().expect("live state");
                     live.engine = engine;
+                    live.engine.track_changes(true);
                     live.seq = upto;
                     tracing::info!(
                         events = upto,
@@ -143,12 +159,26 @@ pub fn start(config: Config) -> anyhow::Result<Service> {
             writer_shared.ready.store(true, Ordering::Release);
             live::run_writer(store, writer_shared, seen, rx);
         })?;
+    let webhooks = webhook::Dispatcher::start(opener.clone(), config.webhooks, shared.clone())
+        .map_err(anyhow::Error::msg)?;
+    let wake = webhooks.clone();
+    let follow = follow::start(
+        opener.clone(),
+        shared.clone(),
+        tx.clone(),
+        Box::new(move || wake.wake()),
+        DeskPlan::of(&desk_plan),
+    )
+    .map_err(anyhow::Error::msg)?;
+    let _ = shared.follow.set(follow.tx.clone());
     let state = AppState {
         shared,
         writer: tx,
         keys,
         reader: Arc::new(Mutex::new(reader)),
         opener,
+        follow,
+        webhooks,
     };
     if let Some(path) = config.watch {
         api::watch_plan(state.clone(), path);

@@ -65,6 +65,8 @@ pub struct Shared {
     pub rescoring: Mutex<Option<Rescoring>>,
     /// Metrics.
     pub metrics: Metrics,
+    /// Where the apply stage sends the profiles each group touched (the follow-up thread).
+    pub follow: std::sync::OnceLock<std::sync::mpsc::Sender<crate::follow::FollowMsg>>,
 }
 
 /// The outcome of an append.
@@ -434,6 +436,12 @@ fn apply_loop(shared: &Shared, rx: std::sync::mpsc::Receiver<Apply>) {
                 live.seq = first + stored as i64 - 1;
             }
             m.log_seq.set(live.seq);
+            let changed = live.engine.take_changed();
+            if !changed.is_empty()
+                && let Some(follow) = shared.follow.get()
+            {
+                let _ = follow.send(crate::follow::FollowMsg::Changed(changed));
+            }
         }
         for (reply, out) in replies {
             m.duplicates.inc_by(out.duplicates.len() as u64);
@@ -478,10 +486,14 @@ fn swap(
         Ok(()) => {
             let mut live = shared.live.write().expect("live state");
             live.engine = engine;
+            live.engine.track_changes(true);
             live.plan_version = version;
             live.plan_text = text;
             live.seq = upto;
             tracing::info!(version, seq = upto, "plan version is live");
+            if let Some(follow) = shared.follow.get() {
+                let _ = follow.send(crate::follow::FollowMsg::PlanChanged);
+            }
             if mine {
                 *status = None;
             }

@@ -1,4 +1,5 @@
-//! Prometheus metrics: ingest counts, latencies, commit sizes, profiles by tier, store size.
+//! Prometheus metrics: ingest counts, latencies, commit sizes, profiles by tier, store size,
+//! webhook deliveries.
 
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
@@ -21,6 +22,20 @@ pub struct RequestLabels {
 pub struct TierLabels {
     /// Tier name.
     pub tier: String,
+}
+
+/// Labels of the announcement counter.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct KindLabels {
+    /// The event kind (`task.created`).
+    pub kind: String,
+}
+
+/// Labels of the webhook delivery counter.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct OutcomeLabels {
+    /// `delivered` (a 2xx answer), `failed` (to be retried) or `dead` (given up).
+    pub outcome: String,
 }
 
 /// Every metric the server keeps.
@@ -48,6 +63,15 @@ pub struct Metrics {
     pub log_seq: Gauge,
     /// Bytes of the store on disk.
     pub store_bytes: Gauge,
+    /// Announcements committed for webhook subscribers, by kind.
+    pub announcements: Family<KindLabels, Counter>,
+    /// Webhook delivery attempts by outcome (a subscription removed before its delivery was
+    /// sent counts as `dead` without an attempt).
+    pub webhook_deliveries: Family<OutcomeLabels, Counter>,
+    /// Time of one webhook request, from sending to the answer (or the failure).
+    pub webhook_delivery_seconds: Histogram,
+    /// Time from an announcement to its delivery's 2xx answer, retries included.
+    pub webhook_lag_seconds: Histogram,
 }
 
 impl Default for Metrics {
@@ -65,6 +89,10 @@ impl Default for Metrics {
             profiles: Gauge::default(),
             log_seq: Gauge::default(),
             store_bytes: Gauge::default(),
+            announcements: Family::default(),
+            webhook_deliveries: Family::default(),
+            webhook_delivery_seconds: Histogram::new(exponential_buckets(0.001, 2.0, 16)),
+            webhook_lag_seconds: Histogram::new(exponential_buckets(0.01, 2.0, 24)),
             registry: Registry::default(),
         };
         registry.register(
@@ -113,6 +141,26 @@ impl Default for Metrics {
             "store_bytes",
             "Bytes of the store on disk",
             m.store_bytes.clone(),
+        );
+        registry.register(
+            "announcements",
+            "Announcements committed for webhook subscribers, by kind",
+            m.announcements.clone(),
+        );
+        registry.register(
+            "webhook_deliveries",
+            "Webhook delivery attempts by outcome (delivered, failed and retried, dead)",
+            m.webhook_deliveries.clone(),
+        );
+        registry.register(
+            "webhook_delivery_seconds",
+            "Time of one webhook request, from sending to the answer or the failure",
+            m.webhook_delivery_seconds.clone(),
+        );
+        registry.register(
+            "webhook_lag_seconds",
+            "Time from an announcement to its delivery's 2xx answer, retries included",
+            m.webhook_lag_seconds.clone(),
         );
         Metrics { registry, ..m }
     }

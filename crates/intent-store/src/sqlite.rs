@@ -128,13 +128,21 @@ impl SqliteStore {
     }
 
     fn migrate(&mut self) -> Result<()> {
-        let done: i64 = self
-            .conn
-            .pragma_query_value(None, "user_version", |r| r.get(0))?;
-        for (i, sql) in MIGRATIONS.iter().enumerate().skip(done as usize) {
-            let tx = self.conn.transaction()?;
-            tx.execute_batch(sql)?;
-            tx.pragma_update(None, "user_version", i as i64 + 1)?;
+        let version = |c: &Connection| -> Result<usize> {
+            let v: i64 = c.pragma_query_value(None, "user_version", |r| r.get(0))?;
+            Ok(v as usize)
+        };
+        // Several connections may open a new store at once: each migration runs under the
+        // write lock, after checking again that no other connection ran it meanwhile.
+        while version(&self.conn)? < MIGRATIONS.len() {
+            let tx = self
+                .conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let done = version(&tx)?;
+            if done < MIGRATIONS.len() {
+                tx.execute_batch(MIGRATIONS[done])?;
+                tx.pragma_update(None, "user_version", done as i64 + 1)?;
+            }
             tx.commit()?;
         }
         Ok(())
@@ -159,7 +167,12 @@ fn last_seq(conn: &Connection) -> rusqlite::Result<i64> {
 
 impl EventLog for SqliteStore {
     fn append(&mut self, events: &[NewEvent<'_>], rejected: &[Rejected]) -> Result<i64> {
-        let tx = self.conn.transaction()?;
+        // Immediate: it reads the last sequence and then writes; other connections write too
+        // (the follow-up desk, subscriptions), and a deferred transaction whose snapshot went
+        // stale in between would fail at once instead of waiting for the lock.
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
         let first = last_seq(&tx)? + 1;
         if !events.is_empty() {
             let size = events.iter().map(|e| e.body.len() + 1).sum();
@@ -343,7 +356,9 @@ impl Plans for SqliteStore {
     }
 
     fn activate(&mut self, version: i64) -> Result<()> {
-        let tx = self.conn.transaction()?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
         let n = tx.execute("UPDATE plans SET active = 1 WHERE version = ?1", [version])?;
         if n == 0 {
             return Err(Error::NotFound(format!("plan version {version}")));

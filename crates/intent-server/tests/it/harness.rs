@@ -158,6 +158,7 @@ impl App {
             opener,
             plan: (plan, text, "plans/showroom.yaml".into()),
             watch: None,
+            webhooks: Default::default(),
         })
         .expect("start the service");
         let state = service.state;

@@ -1,0 +1,507 @@
+//! The follow-up thread: runs the pure [`Desk`] beside live scoring.
+//!
+//! The apply stage tells it which profiles each group of events touched; it looks at their tier
+//! now, lets the desk decide (tier changes, tasks, announcements) and commits the outcome in one
+//! store transaction: the observed tiers, the tasks and the webhook outbox together, so a crash
+//! can neither lose an announcement nor invent one. Events for a profile's history (a task's
+//! result, a breach) are appended to the log first, with ids that make a retry store nothing
+//! new. Once a second it looks for breached SLAs; every few seconds it looks again at profiles
+//! above the lowest tier, whose tier can change with time alone (decay, an override running out).
+//! At start, and after a new plan goes live, it looks at every profile, which also catches up
+//! on whatever a crash left unannounced.
+//!
+//! Task commands from the API (claim, snooze, reassign, complete) come through here too, so the
+//! desk has one writer.
+
+use crate::live::{Job, Opener, Shared};
+use crate::now_ms;
+use intent_core::action::{
+    Changes, Desk, DeskPlan, Details, HistoryEvent, Meta, Observation, Seen, Task, TaskError,
+    TaskResult,
+};
+use intent_core::engine::{Changed, Engine};
+use intent_core::score::DISQUALIFIED;
+use intent_core::time::{Ts, format_timestamp};
+use intent_store::{Announcement, FollowCommit, Store, TaskRow};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+use tokio::sync::{mpsc, oneshot};
+
+/// The key of the desk's counters among the observed rows.
+const META_KEY: &str = "#desk";
+/// How often open tasks are checked against their deadline.
+const TICK: Duration = Duration::from_secs(1);
+/// How often profiles above the lowest tier are looked at again.
+const SWEEP: Duration = Duration::from_secs(5);
+
+/// A task command.
+#[derive(Debug, Clone)]
+pub enum Command {
+    /// Claim for `who`.
+    Claim,
+    /// Hide until then.
+    Snooze(Ts),
+    /// Give to this owner.
+    Reassign(String),
+    /// Complete with a result and a note.
+    Complete(TaskResult, Option<String>),
+}
+
+/// Why a command failed.
+#[derive(Debug)]
+pub enum CommandError {
+    /// The desk refused it.
+    Task(TaskError),
+    /// The store failed.
+    Store(String),
+}
+
+type CommandReply = oneshot::Sender<Result<Task, CommandError>>;
+
+/// Work for the follow-up thread.
+pub enum FollowMsg {
+    /// Profiles touched by applied events.
+    Changed(Vec<Changed>),
+    /// A task command, by `who`.
+    Command {
+        /// The task.
+        id: i64,
+        /// What to do.
+        command: Command,
+        /// Who does it.
+        who: String,
+        /// Where the task goes after.
+        reply: CommandReply,
+    },
+    /// A new plan went live: use its playbooks and look at everyone again.
+    PlanChanged,
+}
+
+/// What handlers and the apply stage hold.
+#[derive(Clone)]
+pub struct Follow {
+    /// The desk, for reads; only the follow-up thread writes.
+    pub desk: Arc<RwLock<Desk>>,
+    /// The thread's queue.
+    pub tx: Sender<FollowMsg>,
+}
+
+fn row(t: &Task) -> TaskRow {
+    TaskRow {
+        id: t.id,
+        profile: t.profile.clone(),
+        status: t.status.as_str().into(),
+        created_at: t.created_at,
+        body: serde_json::to_string(t).expect("a task is JSON"),
+    }
+}
+
+/// Loads the desk from the store.
+pub fn load_desk(store: &dyn Store, plan: DeskPlan) -> Result<Desk, String> {
+    let (rows, tasks) = store.follow_state().map_err(|e| e.to_string())?;
+    let mut meta: Option<Meta> = None;
+    let mut observed = Vec::new();
+    for (profile, body) in rows {
+        if profile == META_KEY {
+            meta = Some(serde_json::from_str(&body).map_err(|e| format!("desk counters: {e}"))?);
+        } else {
+            let seen: Seen =
+                serde_json::from_str(&body).map_err(|e| format!("observed {profile}: {e}"))?;
+            observed.push((profile, seen));
+        }
+    }
+    let tasks = tasks
+        .iter()
+        .map(|r| serde_json::from_str::<Task>(&r.body).map_err(|e| format!("task {}: {e}", r.id)))
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut origin = [0u8; 4];
+    getrandom::fill(&mut origin).map_err(|e| e.to_string())?;
+    let origin: String = origin.iter().map(|b| format!("{b:02x}")).collect();
+    Ok(Desk::load(plan, observed, tasks, meta, &origin))
+}
+
+/// The segment message for a history event.
+pub fn history_json(h: &HistoryEvent) -> String {
+    let mut v = serde_json::json!({
+        "type": "track",
+        "event": h.event,
+        "messageId": h.message_id,
+        "properties": h.properties,
+        "timestamp": format_timestamp(h.at),
+        "context": { "source": "intent-follow-up" },
+    });
+    let o = v.as_object_mut().expect("object");
+    match h.profile.split_once(':') {
+        Some(("user", id)) => o.insert("userId".into(), id.into()),
+        Some((_, id)) => o.insert("anonymousId".into(), id.into()),
+        None => o.insert("anonymousId".into(), h.profile.clone().into()),
+    };
+    v.to_string()
+}
+
+/// An observation of a profile at `now` (never before its last event).
+fn observation(engine: &Engine, profile: &str, now: Ts) -> Option<Observation> {
+    let at = engine.last_event_time(profile).map_or(now, |t| now.max(t));
+    let snap = engine.snapshot(profile, at)?;
+    let plan = engine.scorer().plan();
+    Some(Observation {
+        profile: profile.to_string(),
+        tier: snap.tier,
+        override_index: snap.override_index,
+        disqualified: snap
+            .disqualifier
+            .filter(|_| snap.tier == DISQUALIFIED)
+            .map(|d| plan.disqualifiers[d].reason.clone()),
+        score: (snap.score * 100.0).round() / 100.0,
+        grade: snap.grade,
+        location: engine
+            .facets(profile)
+            .and_then(|f| f.location)
+            .map(|l| engine.label(l).to_string()),
+    })
+}
+
+/// What a task card shows: a name, the top reasons and the top value per score group.
+pub fn details(engine: &Engine, profile: &str, now: Ts) -> Details {
+    let mut d = Details::default();
+    let mut traits = serde_json::Map::new();
+    for e in engine.timeline(profile) {
+        for (k, v) in e.traits.iter() {
+            traits.insert(k.to_string(), v.clone());
+        }
+    }
+    let text = |k: &str| traits.get(k).and_then(|v| v.as_str()).map(str::to_string);
+    d.name = match (text("firstName"), text("lastName")) {
+        (Some(f), Some(l)) => Some(format!("{f} {l}")),
+        _ => text("name").or_else(|| text("email")),
+    };
+    let at = engine.last_event_time(profile).map_or(now, |t| now.max(t));
+    if let Some(x) = engine.explain(profile, at) {
+        let mut by_rule: Vec<(String, f64)> = Vec::new();
+        for c in &x.contributions {
+            match by_rule.iter_mut().find(|(l, _)| *l == c.label) {
+                Some((_, p)) => *p += c.remaining,
+                None => by_rule.push((c.label.clone(), c.remaining)),
+            }
+        }
+        by_rule.sort_by(|a, b| b.1.total_cmp(&a.1));
+        d.reasons = by_rule
+            .into_iter()
+            .filter(|(_, p)| *p > 0.0)
+            .take(3)
+            .map(|(l, _)| l)
+            .collect();
+        for (g, value, _) in &x.groups {
+            if !d.groups.iter().any(|(x, _)| x == g) {
+                d.groups.push((g.clone(), value.clone()));
+            }
+        }
+    }
+    d
+}
+
+struct Worker {
+    store: Box<dyn Store>,
+    shared: Arc<Shared>,
+    desk: Arc<RwLock<Desk>>,
+    writer: mpsc::Sender<Job>,
+    wake: Box<dyn Fn() + Send>,
+}
+
+impl Worker {
+    /// Appends history events and waits until they are durable.
+    fn append_history(&self, history: &[HistoryEvent]) -> Result<(), String> {
+        if history.is_empty() {
+            return Ok(());
+        }
+        let lines: Vec<String> = history.iter().map(history_json).collect();
+        let raws: Vec<&serde_json::value::RawValue> = lines
+            .iter()
+            .map(|l| serde_json::from_str(l).expect("history JSON"))
+            .collect();
+        let envelope = crate::ingest::Envelope {
+            received_at: now_ms(),
+            sent_at: None,
+            context: None,
+            batch: true,
+            source: "follow-up",
+        };
+        let prepared = crate::ingest::prepare_batch(&raws, &envelope);
+        let (reply, rx) = oneshot::channel();
+        self.writer
+            .blocking_send(Job::Append { prepared, reply })
+            .map_err(|_| "the writer has stopped".to_string())?;
+        rx.blocking_recv()
+            .map_err(|_| "the writer has stopped".to_string())?
+            .map(|_| ())
+    }
+
+    /// Makes a desk call's changes durable: history first, then observed tiers, tasks and
+    /// announcements in one transaction; then wakes the webhook dispatcher.
+    fn commit(&mut self, changes: Changes) -> Result<(), String> {
+        if changes.is_empty() {
+            return Ok(());
+        }
+        self.append_history(&changes.history)?;
+        let commit = {
+            let desk = self.desk.read().expect("desk");
+            let mut observed: Vec<(String, Option<String>)> = changes
+                .observed
+                .iter()
+                .map(|(p, s)| {
+                    let body = s.as_ref().map(|s| serde_json::to_string(s).expect("JSON"));
+                    (p.clone(), body)
+                })
+                .collect();
+            if changes.meta {
+                observed.push((
+                    META_KEY.into(),
+                    Some(serde_json::to_string(desk.meta()).expect("JSON")),
+                ));
+            }
+            FollowCommit {
+                observed,
+                tasks: changes
+                    .tasks
+                    .iter()
+                    .filter_map(|&id| desk.task(id).map(row))
+                    .collect(),
+                announcements: changes
+                    .notices
+                    .iter()
+                    .map(|n| Announcement {
+                        id: n.id.clone(),
+                        kind: n.kind.to_string(),
+                        tier: n.tier.clone(),
+                        location: n.location.clone(),
+                        payload: n.body.to_string(),
+                        at: n.at,
+                    })
+                    .collect(),
+            }
+        };
+        self.store
+            .commit_follow(&commit)
+            .map_err(|e| e.to_string())?;
+        if !commit.announcements.is_empty() {
+            let m = &self.shared.metrics;
+            for a in &commit.announcements {
+                m.announcements
+                    .get_or_create(&crate::metrics::KindLabels {
+                        kind: a.kind.clone(),
+                    })
+                    .inc();
+            }
+            (self.wake)();
+        }
+        Ok(())
+    }
+
+    /// After a failed commit the store is the truth: reload the desk from it.
+    fn recover(&mut self, error: String) {
+        tracing::error!(error = %error, "follow-up commit failed; reloading the desk from the store");
+        let plan = self.desk.read().expect("desk").plan().clone();
+        match load_desk(&*self.store, plan) {
+            Ok(desk) => *self.desk.write().expect("desk") = desk,
+            Err(e) => tracing::error!(error = %e, "reloading the desk"),
+        }
+    }
+
+    fn finish(&mut self, changes: Changes) {
+        if let Err(e) = self.commit(changes) {
+            self.recover(e);
+        }
+    }
+
+    /// Looks at profiles now: merges first, then each profile's tier.
+    fn look(&mut self, changed: &[Changed]) {
+        if changed.is_empty() {
+            return;
+        }
+        let now = now_ms();
+        let mut out = Changes::default();
+        {
+            let live = self.shared.live.read().expect("live state");
+            let engine = &live.engine;
+            let mut desk = self.desk.write().expect("desk");
+            for c in changed {
+                match c {
+                    Changed::Merged { from, into } => desk.merge(from, into, now, &mut out),
+                    Changed::Profile(p) => {
+                        if let Some(obs) = observation(engine, p, now) {
+                            desk.observe(&obs, now, &mut || details(engine, p, now), &mut out);
+                        }
+                    }
+                }
+            }
+        }
+        self.finish(out);
+    }
+
+    /// Looks at every profile the desk watches, and, when `all`, at every profile.
+    fn sweep(&mut self, all: bool) {
+        let started = Instant::now();
+        let changed: Vec<Changed> = {
+            let live = self.shared.live.read().expect("live state");
+            let engine = &live.engine;
+            let desk = self.desk.read().expect("desk");
+            let mut list: Vec<Changed> = Vec::new();
+            for p in desk.watched() {
+                match engine.canonical(p) {
+                    Some(c) if c == p => list.push(Changed::Profile(c)),
+                    Some(c) => list.push(Changed::Merged {
+                        from: p.to_string(),
+                        into: c,
+                    }),
+                    // Gone from the log's profiles: a new plan, or a store rebuilt; treat as
+                    // merged into nothing.
+                    None => {}
+                }
+            }
+            if all {
+                let now = now_ms();
+                let floor = (engine.scorer().plan().levels.len() - 1) as u8;
+                for v in engine.profiles_at(now) {
+                    if v.snapshot.tier != floor || v.snapshot.override_index.is_some() {
+                        let name = engine.key_name(v.key);
+                        if desk.seen(&name).is_none() {
+                            list.push(Changed::Profile(name));
+                        }
+                    }
+                }
+            }
+            list
+        };
+        let n = changed.len();
+        // In slices, so that ingestion waits for the engine's lock for a short while only.
+        for chunk in changed.chunks(2_000) {
+            self.look(chunk);
+        }
+        if all {
+            tracing::info!(
+                profiles = n,
+                seconds = started.elapsed().as_secs_f64(),
+                "follow-up desk looked at every profile"
+            );
+        }
+    }
+
+    fn tick(&mut self) {
+        let mut out = Changes::default();
+        self.desk.write().expect("desk").tick(now_ms(), &mut out);
+        self.finish(out);
+    }
+
+    fn command(&mut self, id: i64, command: Command, who: &str) -> Result<Task, CommandError> {
+        let now = now_ms();
+        let mut out = Changes::default();
+        {
+            let mut desk = self.desk.write().expect("desk");
+            let done = match command {
+                Command::Claim => desk.claim(id, who, now, &mut out),
+                Command::Snooze(until) => desk.snooze(id, until, who, now, &mut out),
+                Command::Reassign(owner) => desk.reassign(id, &owner, who, now, &mut out),
+                Command::Complete(result, note) => {
+                    desk.complete(id, result, note, who, now, &mut out)
+                }
+            };
+            done.map_err(CommandError::Task)?;
+        }
+        if let Err(e) = self.commit(out) {
+            self.recover(e.clone());
+            return Err(CommandError::Store(e));
+        }
+        let desk = self.desk.read().expect("desk");
+        Ok(desk.task(id).expect("the task").clone())
+    }
+}
+
+/// Starts the follow-up thread; it waits for live state to be rebuilt, then looks at every
+/// profile once and follows changes from then on.
+pub fn start(
+    opener: Opener,
+    shared: Arc<Shared>,
+    writer: mpsc::Sender<Job>,
+    wake: Box<dyn Fn() + Send>,
+    plan: DeskPlan,
+) -> Result<Follow, String> {
+    let store = opener()?;
+    let desk = Arc::new(RwLock::new(load_desk(&*store, plan)?));
+    let (tx, rx) = std::sync::mpsc::channel();
+    let mut worker = Worker {
+        store,
+        shared,
+        desk: desk.clone(),
+        writer,
+        wake,
+    };
+    std::thread::Builder::new()
+        .name("intent-follow".into())
+        .spawn(move || run(&mut worker, rx))
+        .map_err(|e| e.to_string())?;
+    Ok(Follow { desk, tx })
+}
+
+fn run(w: &mut Worker, rx: Receiver<FollowMsg>) {
+    while !w.shared.ready.load(std::sync::atomic::Ordering::Acquire) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    w.sweep(true);
+    let mut next_tick = Instant::now() + TICK;
+    let mut next_sweep = Instant::now() + SWEEP;
+    loop {
+        let wait = next_tick.saturating_duration_since(Instant::now());
+        let first = match rx.recv_timeout(wait) {
+            Ok(m) => Some(m),
+            Err(RecvTimeoutError::Timeout) => None,
+            Err(RecvTimeoutError::Disconnected) => return,
+        };
+        let mut changed: Vec<Changed> = Vec::new();
+        let mut plan_changed = false;
+        for msg in first
+            .into_iter()
+            .chain(std::iter::from_fn(|| rx.try_recv().ok()))
+        {
+            match msg {
+                FollowMsg::Changed(c) => changed.extend(c),
+                FollowMsg::PlanChanged => plan_changed = true,
+                FollowMsg::Command {
+                    id,
+                    command,
+                    who,
+                    reply,
+                } => {
+                    // Profiles changed before the command are looked at first.
+                    w.look(&std::mem::take(&mut changed));
+                    let _ = reply.send(w.command(id, command, &who));
+                }
+            }
+        }
+        changed.sort();
+        changed.dedup();
+        w.look(&changed);
+        if plan_changed {
+            let plan = DeskPlan::of(
+                w.shared
+                    .live
+                    .read()
+                    .expect("live state")
+                    .engine
+                    .scorer()
+                    .plan(),
+            );
+            w.desk.write().expect("desk").set_plan(plan);
+            w.sweep(true);
+        }
+        let now = Instant::now();
+        if now >= next_tick {
+            w.tick();
+            next_tick = now + TICK;
+        }
+        if now >= next_sweep {
+            w.sweep(false);
+            next_sweep = now + SWEEP;
+        }
+    }
+}
