@@ -10,7 +10,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use intent_core::action::report::sla_report;
-use intent_core::action::{Task, TaskError, TaskFilter, TaskResult, TaskStatus};
+use intent_core::action::{TaskError, TaskFilter, TaskResult, TaskStatus};
 use intent_core::time::{Duration, format_timestamp, parse_timestamp};
 use intent_store::{DeliveryStatus, Subscription};
 use serde::Deserialize;
@@ -31,37 +31,6 @@ pub fn routes() -> Router<AppState> {
         .route("/v1/webhooks/{id}", delete(unsubscribe))
         .route("/v1/webhooks/deliveries", get(deliveries))
         .route("/v1/webhooks/deliveries/{id}/replay", post(replay))
-}
-
-fn task_json(t: &Task, now: i64) -> Value {
-    let mut v = serde_json::to_value(t).expect("a task is JSON");
-    let o = v.as_object_mut().expect("object");
-    for key in [
-        "created_at",
-        "due_at",
-        "claimed_at",
-        "snoozed_until",
-        "closed_at",
-        "breached_at",
-    ] {
-        if let Some(ts) = o.get(key).and_then(Value::as_i64) {
-            o.insert(key.into(), json!(format_timestamp(ts)));
-        }
-    }
-    if let Some(log) = o.get_mut("log").and_then(Value::as_array_mut) {
-        for l in log {
-            if let Some(ts) = l.get("at").and_then(Value::as_i64) {
-                l["at"] = json!(format_timestamp(ts));
-            }
-        }
-    }
-    o.insert("due_in_s".into(), json!((t.due_at - now) / 1000));
-    o.insert(
-        "overdue".into(),
-        json!(t.status == TaskStatus::Open && now > t.due_at),
-    );
-    o.insert("sla_met".into(), json!(t.met_sla(now)));
-    v
 }
 
 #[derive(Deserialize)]
@@ -115,7 +84,7 @@ async fn list(
         .iter()
         .skip(offset)
         .take(limit)
-        .map(|t| task_json(t, now))
+        .map(|t| intent_core::action::task_json(t, now))
         .collect();
     Ok(Json(json!({
         "total": all.len(),
@@ -142,7 +111,7 @@ async fn show(
     let t = desk
         .task(id)
         .ok_or_else(|| ApiError::not_found(format!("no task {id}")))?;
-    Ok(Json(task_json(t, now_ms())))
+    Ok(Json(intent_core::action::task_json(t, now_ms())))
 }
 
 async fn run(state: &AppState, id: i64, command: Command, who: String) -> ApiResult<Json<Value>> {
@@ -161,7 +130,7 @@ async fn run(state: &AppState, id: i64, command: Command, who: String) -> ApiRes
         .await
         .map_err(|_| ApiError::internal("the follow-up desk has stopped"))?;
     match done {
-        Ok(t) => Ok(Json(task_json(&t, now_ms()))),
+        Ok(t) => Ok(Json(intent_core::action::task_json(&t, now_ms()))),
         Err(CommandError::Task(TaskError::NotFound(id))) => {
             Err(ApiError::not_found(format!("no task {id}")))
         }

@@ -215,6 +215,39 @@ impl Task {
     }
 }
 
+/// A task as JSON for people and webhooks: times as ISO-8601, plus `due_in_s`, `overdue` and
+/// `sla_met` as of `now`.
+pub fn task_json(t: &Task, now: Ts) -> serde_json::Value {
+    let mut v = serde_json::to_value(t).expect("a task is JSON");
+    let o = v.as_object_mut().expect("object");
+    for key in [
+        "created_at",
+        "due_at",
+        "claimed_at",
+        "snoozed_until",
+        "closed_at",
+        "breached_at",
+    ] {
+        if let Some(ts) = o.get(key).and_then(serde_json::Value::as_i64) {
+            o.insert(key.into(), json!(crate::time::format_timestamp(ts)));
+        }
+    }
+    if let Some(log) = o.get_mut("log").and_then(serde_json::Value::as_array_mut) {
+        for l in log {
+            if let Some(ts) = l.get("at").and_then(serde_json::Value::as_i64) {
+                l["at"] = json!(crate::time::format_timestamp(ts));
+            }
+        }
+    }
+    o.insert("due_in_s".into(), json!((t.due_at - now) / 1000));
+    o.insert(
+        "overdue".into(),
+        json!(t.status == TaskStatus::Open && now > t.due_at),
+    );
+    o.insert("sla_met".into(), json!(t.met_sla(now)));
+    v
+}
+
 /// What the desk remembers of a profile: the tier and override it last announced.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Seen {
@@ -541,7 +574,7 @@ impl Desk {
 
     fn task_notice(&mut self, out: &mut Changes, kind: &'static str, id: i64, at: Ts) {
         let t = self.task(id).expect("task").clone();
-        let data = serde_json::to_value(&t).expect("a task is JSON");
+        let data = task_json(&t, at);
         self.notice(out, kind, Some(t.tier), t.location, at, data);
         if !out.tasks.contains(&id) {
             out.tasks.push(id);
@@ -957,7 +990,7 @@ impl Desk {
             event: "Task Completed".into(),
             properties: json!({
                 "task_id": id, "result": result.as_str(), "note": note, "owner": t.owner,
-                "tier": t.tier, "playbook": t.playbook, "channel": t.channel,
+                "tier": t.tier, "playbook": t.playbook, "contact_channel": t.channel,
                 "sla_met": now <= t.due_at, "speed_to_lead_s": (now - t.created_at) / 1000,
                 "location": t.location,
             }),
