@@ -995,6 +995,29 @@ async fn metrics(State(state): State<AppState>) -> Response {
         }
         m.profiles.set(live.engine.profile_count() as i64);
     }
+    {
+        let now = now_ms();
+        let desk = state.follow.desk.read().expect("desk");
+        let open = desk.queue(
+            &intent_core::action::TaskFilter {
+                snoozed: true,
+                ..Default::default()
+            },
+            now,
+        );
+        let mut by_tier: std::collections::BTreeMap<&str, i64> =
+            desk.plan().levels.iter().map(|l| (l.as_str(), 0)).collect();
+        for t in &open {
+            *by_tier.entry(t.tier.as_str()).or_default() += 1;
+        }
+        for (tier, n) in by_tier {
+            m.tasks_open
+                .get_or_create(&TierLabels { tier: tier.into() })
+                .set(n);
+        }
+        m.tasks_overdue
+            .set(open.iter().filter(|t| t.due_at < now).count() as i64);
+    }
     if let Ok(store) = state.reader.try_lock() {
         m.store_bytes.set(store.size_bytes() as i64);
     }

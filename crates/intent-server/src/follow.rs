@@ -480,7 +480,10 @@ fn run(w: &mut Worker, rx: Receiver<FollowMsg>) {
         }
         changed.sort();
         changed.dedup();
-        w.look(&changed);
+        // In slices, so that ingestion waits for the engine's lock for a short while only.
+        for chunk in changed.chunks(2_000) {
+            w.look(chunk);
+        }
         if plan_changed {
             let plan = DeskPlan::of(
                 w.shared

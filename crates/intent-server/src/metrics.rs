@@ -65,6 +65,10 @@ pub struct Metrics {
     pub store_bytes: Gauge,
     /// Announcements committed for webhook subscribers, by kind.
     pub announcements: Family<KindLabels, Counter>,
+    /// Open follow-up tasks by tier, set at scrape time.
+    pub tasks_open: Family<TierLabels, Gauge>,
+    /// Open tasks past their SLA deadline, set at scrape time.
+    pub tasks_overdue: Gauge,
     /// Webhook delivery attempts by outcome (a subscription removed before its delivery was
     /// sent counts as `dead` without an attempt).
     pub webhook_deliveries: Family<OutcomeLabels, Counter>,
@@ -90,9 +94,11 @@ impl Default for Metrics {
             log_seq: Gauge::default(),
             store_bytes: Gauge::default(),
             announcements: Family::default(),
+            tasks_open: Family::default(),
+            tasks_overdue: Gauge::default(),
             webhook_deliveries: Family::default(),
             webhook_delivery_seconds: Histogram::new(exponential_buckets(0.001, 2.0, 16)),
-            webhook_lag_seconds: Histogram::new(exponential_buckets(0.01, 2.0, 24)),
+            webhook_lag_seconds: Histogram::new(exponential_buckets(0.001, 2.0, 24)),
             registry: Registry::default(),
         };
         registry.register(
@@ -146,6 +152,16 @@ impl Default for Metrics {
             "announcements",
             "Announcements committed for webhook subscribers, by kind",
             m.announcements.clone(),
+        );
+        registry.register(
+            "tasks_open",
+            "Open follow-up tasks by tier",
+            m.tasks_open.clone(),
+        );
+        registry.register(
+            "tasks_overdue",
+            "Open follow-up tasks past their SLA deadline",
+            m.tasks_overdue.clone(),
         );
         registry.register(
             "webhook_deliveries",

@@ -804,14 +804,20 @@ impl Desk {
         (Some(team.id.clone()), owner, team.manager.clone())
     }
 
-    /// A profile merged into another: its observed state goes, and its open task moves to the
-    /// other profile (or closes as merged when the other has one).
+    /// A profile merged into another: its observed state moves to the other profile (unless it
+    /// has its own), and its open task moves too (or closes as merged when the other has one).
     pub fn merge(&mut self, from: &str, into: &str, now: Ts, out: &mut Changes) {
         if from == into {
             return;
         }
-        if self.observed.remove(from).is_some() {
+        if let Some(seen) = self.observed.remove(from) {
             out.observed.push((from.to_string(), None));
+            // The person's tier was announced under the old id: the merged profile starts
+            // from it, so the merge itself announces no crossing.
+            if !self.observed.contains_key(into) {
+                self.observed.insert(into.to_string(), seen.clone());
+                out.observed.push((into.to_string(), Some(seen)));
+            }
         }
         let Some(id) = self.open.remove(from) else {
             return;

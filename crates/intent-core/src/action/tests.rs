@@ -281,6 +281,12 @@ fn merging_moves_or_closes_the_task() {
     d.merge("anon:k", "user:a", 10, &mut out);
     assert_eq!(d.open_task("user:a").expect("moved").id, 1);
     assert!(d.seen("anon:k").is_none());
+    // The merged profile is as hot as the visitor was: no second crossing is announced.
+    assert!(
+        observe(&mut d, &obs("user:a", 0, None), 15)
+            .notices
+            .is_empty()
+    );
     observe(&mut d, &obs("anon:m", 0, None), 20);
     d.merge("anon:m", "user:a", 30, &mut out);
     assert_eq!(d.task(2).expect("task").status, TaskStatus::Merged);
