@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs Segment's official SDKs (Node: @segment/analytics-node, Python: segment-analytics-python)
-# against a real `intent serve` and checks the profiles they make.
+# against a real `intent serve` and checks the profiles they make; then checks intent's webhooks
+# with the official Standard Webhooks library (Python: standardwebhooks).
 #
 #   bash tests/sdk/run.sh target/debug/intent
 #
@@ -37,6 +38,8 @@ command -v curl >/dev/null || die "curl is not installed"
 command -v "$python" >/dev/null || die "$python is not installed"
 "$python" -c 'import segment.analytics' 2>/dev/null ||
   die "the Python SDK is missing: $python -m pip install segment-analytics-python"
+"$python" -c 'import standardwebhooks' 2>/dev/null ||
+  die "the Standard Webhooks library is missing: $python -m pip install standardwebhooks"
 if [ ! -d "$here/node_modules/@segment/analytics-node" ]; then
   echo "sdk: installing the Node SDK (npm ci)" >&2
   (cd "$here" && npm ci --no-audit --no-fund >&2) || die "npm ci failed in $here"
@@ -125,6 +128,8 @@ node_sdk_version="$(cd "$here" && node -p 'require("@segment/analytics-node/pack
 python_sdk_version="$("$python" -c 'from segment.analytics.version import VERSION; print(VERSION)' 2>/dev/null)"
 run_one node "node @segment/analytics-node@${node_sdk_version}" node node_sdk.mjs
 run_one python "python segment-analytics-python==${python_sdk_version}" "$python" python_sdk.py
+swh_version="$("$python" -c 'import importlib.metadata as m; print(m.version("standardwebhooks"))' 2>/dev/null)"
+run_one webhooks "python standardwebhooks==${swh_version} verifies intent's webhooks" "$python" standard_webhooks.py
 
 if [ $failed -gt 0 ]; then
   server_log
