@@ -4,6 +4,7 @@
 mod batch;
 mod bench;
 mod bench_serve;
+mod desk;
 mod input;
 mod output;
 mod progress;
@@ -52,6 +53,18 @@ enum Command {
     Keys {
         #[command(subcommand)]
         command: serve::KeysCommand,
+    },
+    /// The follow-up queue on a running server: list, show, claim, snooze, reassign, complete.
+    Tasks(desk::TasksArgs),
+    /// Webhook subscriptions on a running server, and their deliveries.
+    Webhooks {
+        #[command(subcommand)]
+        command: desk::WebhooksCommand,
+    },
+    /// Reports from a running server.
+    Report {
+        #[command(subcommand)]
+        command: desk::ReportCommand,
     },
 }
 
@@ -148,6 +161,9 @@ fn main() {
         Command::Serve(a) => serve::serve(a),
         Command::Send(a) => send::run(a),
         Command::Keys { command } => serve::keys(command),
+        Command::Tasks(a) => desk::tasks(a),
+        Command::Webhooks { command } => desk::webhooks(command),
+        Command::Report { command } => desk::report(command),
     };
     if let Err(e) = result {
         // A closed pipe (`intent replay ... | head`) is not an error.

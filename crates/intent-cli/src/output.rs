@@ -15,7 +15,7 @@ const WIDTH: u16 = 100;
 /// No outer border, a line under the header, light column rules, no lines between rows.
 const STYLE: &str = "     ═╪ ┆          ";
 
-fn table(header: &[&str]) -> Table {
+pub(crate) fn table(header: &[&str]) -> Table {
     let mut t = Table::new();
     t.load_preset(STYLE)
         .set_content_arrangement(ContentArrangement::Dynamic)
@@ -25,7 +25,7 @@ fn table(header: &[&str]) -> Table {
 }
 
 /// Keeps a column on one line (dates, numbers); the text columns wrap instead.
-fn keep(t: &mut Table, columns: &[(usize, u16)]) {
+pub(crate) fn keep(t: &mut Table, columns: &[(usize, u16)]) {
     for &(c, w) in columns {
         if let Some(col) = t.column_mut(c) {
             col.set_constraint(ColumnConstraint::LowerBoundary(Width::Fixed(w)));
@@ -33,7 +33,7 @@ fn keep(t: &mut Table, columns: &[(usize, u16)]) {
     }
 }
 
-fn right(t: &mut Table, columns: &[usize]) {
+pub(crate) fn right(t: &mut Table, columns: &[usize]) {
     for &c in columns {
         if let Some(col) = t.column_mut(c) {
             col.set_cell_alignment(CellAlignment::Right);
@@ -42,7 +42,7 @@ fn right(t: &mut Table, columns: &[usize]) {
 }
 
 /// A short time: `2026-03-01 14:05`.
-fn short(ts: Ts) -> String {
+pub(crate) fn short(ts: Ts) -> String {
     let full = format_timestamp(ts);
     format!("{} {}", &full[..10], &full[11..16])
 }
