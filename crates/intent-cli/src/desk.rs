@@ -483,7 +483,8 @@ struct TaskView {
     closed_reason: Option<String>,
     #[serde(default)]
     log: Vec<LogView>,
-    due_in_s: i64,
+    /// Seconds left (negative when late); only while open.
+    due_in_s: Option<i64>,
     overdue: bool,
     sla_met: Option<bool>,
 }
@@ -498,7 +499,7 @@ struct LogView {
 
 impl TaskView {
     fn due(&self) -> String {
-        due_text(self.status, self.due_in_s, self.overdue)
+        due_text(self.status, self.due_in_s.unwrap_or(0), self.overdue)
     }
 
     fn who(&self) -> &str {

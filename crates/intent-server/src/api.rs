@@ -400,7 +400,7 @@ pub(crate) async fn write_store<T: Send + 'static>(
         .await
         .map_err(ApiError::internal)?
         .map_err(|e| match e {
-            intent_store::Error::NotFound(what) => ApiError::not_found(what),
+            intent_store::Error::NotFound(what) => ApiError::not_found(format!("no {what}")),
             e => ApiError::internal(e),
         })
 }

@@ -204,7 +204,13 @@ async fn snooze(
             })?;
             now_ms() + d.millis()
         }
-        _ => {
+        (Some(_), Some(_)) => {
+            return Err(
+                ApiError::bad_request("invalid_body", "give `until` or `for`, not both")
+                    .field("for"),
+            );
+        }
+        (None, None) => {
             return Err(ApiError::bad_request(
                 "invalid_body",
                 "give `until` (an ISO-8601 time) or `for` (e.g. `2h`)",
@@ -307,18 +313,6 @@ async fn sla(
     Ok(Json(v))
 }
 
-const KINDS: [&str; 9] = [
-    "tier.changed",
-    "override.fired",
-    "task.created",
-    "task.raised",
-    "task.claimed",
-    "task.reassigned",
-    "task.completed",
-    "task.expired",
-    "sla.breached",
-];
-
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct SubscribeBody {
@@ -352,10 +346,13 @@ async fn subscribe(
         .field("url"));
     }
     for (i, e) in b.events.iter().enumerate() {
-        if !KINDS.contains(&e.as_str()) {
+        if !intent_core::action::NOTICE_KINDS.contains(&e.as_str()) {
             return Err(ApiError::bad_request(
                 "invalid_body",
-                format!("no event `{e}`; events are: {}", KINDS.join(", ")),
+                format!(
+                    "no event `{e}`; events are: {}",
+                    intent_core::action::NOTICE_KINDS.join(", ")
+                ),
             )
             .field(format!("events[{i}]")));
         }
@@ -406,6 +403,14 @@ async fn subscriptions(
     let subs = crate::api::read_store(&state, |s| s.subscriptions()).await?;
     let (pending, delivered, dead) =
         crate::api::read_store(&state, |s| s.delivery_counts()).await?;
+    let subs: Vec<Value> = subs
+        .iter()
+        .map(|s| {
+            let mut v = serde_json::to_value(s).expect("JSON");
+            v["created_at"] = json!(format_timestamp(s.created_at));
+            v
+        })
+        .collect();
     Ok(Json(json!({
         "subscriptions": subs,
         "deliveries": { "pending": pending, "delivered": delivered, "dead": dead },
@@ -469,9 +474,12 @@ async fn deliveries(
 async fn replay(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Path(id): Path<i64>,
+    Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
     state.keys.admin(&headers)?;
+    let id: i64 = id.parse().map_err(|_| {
+        ApiError::bad_request("invalid_id", format!("`{id}` is not a delivery id")).field("id")
+    })?;
     let now = now_ms();
     crate::api::write_store(&state, move |s| s.replay(id, now)).await?;
     state.webhooks.wake();

@@ -239,7 +239,16 @@ pub fn task_json(t: &Task, now: Ts) -> serde_json::Value {
             }
         }
     }
-    o.insert("due_in_s".into(), json!((t.due_at - now) / 1000));
+    o.remove("rank");
+    let open = t.status == TaskStatus::Open;
+    o.insert(
+        "due_in_s".into(),
+        json!(open.then_some((t.due_at - now) / 1000)),
+    );
+    o.insert(
+        "snoozed".into(),
+        json!(open && t.snoozed_until.is_some_and(|u| u > now)),
+    );
     o.insert(
         "overdue".into(),
         json!(t.status == TaskStatus::Open && now > t.due_at),
@@ -288,6 +297,19 @@ pub struct Details {
     /// Top value per score group: (group id, value).
     pub groups: Vec<(String, String)>,
 }
+
+/// Every kind of announcement, in the order a person's story usually shows them.
+pub const NOTICE_KINDS: [&str; 9] = [
+    "tier.changed",
+    "override.fired",
+    "task.created",
+    "task.raised",
+    "task.claimed",
+    "task.reassigned",
+    "task.completed",
+    "task.expired",
+    "sla.breached",
+];
 
 /// An event to announce to webhook subscribers.
 #[derive(Debug, Clone, PartialEq)]
