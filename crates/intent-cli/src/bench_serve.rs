@@ -190,7 +190,8 @@ pub fn run(a: ServeBenchArgs) -> Result<()> {
         .build()
         .context("starting the load generator's runtime")?;
     let serve_dir = work.path.join("serve");
-    let key = create_write_key(&exe, &serve_dir)?;
+    let key = create_key(&exe, &serve_dir, "write")?;
+    let admin = create_key(&exe, &serve_dir, "admin")?;
     let auth = format!(
         "Basic {}",
         base64::engine::general_purpose::STANDARD.encode(format!("{key}:"))
@@ -304,9 +305,16 @@ pub fn run(a: ServeBenchArgs) -> Result<()> {
         mb(peak_rss_kb(intent.pid()))
     )?;
     out.flush()?;
+
+    // 6. Webhook delivery.
+    let keys = Keys {
+        write: &auth,
+        admin: &admin,
+    };
+    webhook_phases(&mut out, &rt, &a, &intent, keys, &intent_batch, intent_rate)?;
     drop(intent);
 
-    // 6. Restart.
+    // 7. Restart.
     if a.restart_profiles > 0 {
         let dir = work.path.join("restart");
         let began = Instant::now();
@@ -478,12 +486,13 @@ fn serve_args(data: &Path, plan: &Path) -> Vec<std::ffi::OsString> {
     args
 }
 
-/// Makes a write key in the store at `dir` with `intent keys create`; returns its secret.
-fn create_write_key(exe: &Path, dir: &Path) -> Result<String> {
+/// Makes a key of `kind` (`write` or `admin`) in the store at `dir` with `intent keys create`;
+/// returns its secret.
+fn create_key(exe: &Path, dir: &Path, kind: &str) -> Result<String> {
     let out = Command::new(exe)
         .args(["keys", "create", "--data"])
         .arg(dir)
-        .args(["--kind", "write", "--name", "bench"])
+        .args(["--kind", kind, "--name", "bench"])
         .stdin(Stdio::null())
         .output()
         .context("running intent keys create")?;
@@ -1420,6 +1429,538 @@ async fn window(
         secs: (end - from).as_secs_f64(),
         cpu: after.since(&before),
     })
+}
+
+// ---------------------------------------------------------------------------------------------
+// Webhook delivery
+
+/// How often a probe is sent while a webhook phase runs.
+const PROBE_EVERY: Duration = Duration::from_millis(50);
+/// A probe whose `tier.changed` has not arrived this long after it was sent is lost.
+const LOST_AFTER: Duration = Duration::from_secs(5);
+/// Issue #4's target: p99 of event → `tier.changed` delivery, under the benchmark's batch load.
+const DELIVERY_TARGET: Duration = Duration::from_millis(50);
+/// The longest the pipeline may take to deliver the probe sent before each webhook phase.
+const SETTLE_LIMIT: Duration = Duration::from_secs(120);
+/// The `userId` of every probe starts with this.
+const PROBE_PREFIX: &str = "probe-";
+
+/// The intent server's secrets: `Authorization` values for sending events and for managing.
+struct Keys<'a> {
+    /// `Basic ...` with the write key.
+    write: &'a str,
+    /// The admin token, bare.
+    admin: &'a str,
+}
+
+/// Step 6: a loopback receiver subscribed to `tier.changed`, then event → delivery measured idle,
+/// under the latency phase's batch load (the target's phase) and under maximum batch load.
+fn webhook_phases(
+    out: &mut impl Write,
+    rt: &tokio::runtime::Runtime,
+    a: &ServeBenchArgs,
+    intent: &Server,
+    keys: Keys<'_>,
+    batch: &Arc<Load>,
+    max_rate: f64,
+) -> Result<()> {
+    let duration = Duration::from_secs_f64(a.seconds);
+    let warmup = Duration::from_secs_f64(a.warmup);
+    let hooks = Hooks::start()?;
+    rt.block_on(subscribe(intent.addr, keys.admin, &hooks.url))?;
+    let probes = Arc::new(Probes {
+        target: Target::new(intent.addr, keys.write)?,
+        next: AtomicU64::new(0),
+    });
+    let pid = intent.pid();
+
+    note(format_args!(
+        "intent serve, webhook delivery with no other load..."
+    ));
+    if !settle(out, rt, &probes, &hooks)? {
+        return Ok(());
+    }
+    let start = Instant::now() + Duration::from_millis(20);
+    let idle = hook_phase(&probes, &hooks, start, duration, || {
+        rt.block_on(idle_window(pid, start, start + duration))
+    })?;
+    hook_lines(out, "idle", &idle, false)?;
+
+    let offered = max_rate * a.load;
+    if offered < 1.0 {
+        writeln!(
+            out,
+            "webhook delivery under batch load: skipped (the intent server acknowledged no batches)"
+        )?;
+        return Ok(());
+    }
+    note(format_args!(
+        "intent serve, webhook delivery with {} events/s offered...",
+        thousands(offered as u64)
+    ));
+    if !settle(out, rt, &probes, &hooks)? {
+        return Ok(());
+    }
+    // `open_loop` starts its schedule 20 ms after it is called.
+    let start = Instant::now() + Duration::from_millis(20);
+    let batches_per_s = offered / a.batch_size as f64;
+    let paced = hook_phase(&probes, &hooks, start, duration, || {
+        rt.block_on(open_loop(batch, a.connections, batches_per_s, duration))
+    })?;
+    let label = format!(
+        "at {:.0}% of max batch load ({} events/s offered, {} acknowledged)",
+        a.load * 100.0,
+        thousands(offered as u64),
+        thousands(paced.load.rate() as u64)
+    );
+    hook_lines(out, &label, &paced, true)?;
+
+    note(format_args!(
+        "intent serve, webhook delivery at max batch load, {} connections...",
+        a.connections
+    ));
+    if !settle(out, rt, &probes, &hooks)? {
+        return Ok(());
+    }
+    let start = Instant::now() + warmup;
+    let closed = hook_phase(&probes, &hooks, start, duration, || {
+        rt.block_on(closed_loop(batch, a.connections, warmup, duration))
+    })?;
+    let label = format!(
+        "at max batch load ({} connections, {} events/s acknowledged)",
+        a.connections,
+        thousands(closed.load.rate() as u64)
+    );
+    hook_lines(out, &label, &closed, false)?;
+    Ok(())
+}
+
+/// Subscribes `url` to `tier.changed` with the admin token.
+async fn subscribe(addr: SocketAddr, admin: &str, url: &str) -> Result<()> {
+    let target = Target::new(addr, &format!("Bearer {admin}"))?;
+    let mut conn = target.connect().await?;
+    let body = serde_json::json!({ "url": url, "events": ["tier.changed"] }).to_string();
+    let request = target.request(Method::POST, "/v1/webhooks", Bytes::from(body));
+    let (status, answer) = exchange(&mut conn, request)
+        .await
+        .context("subscribing the receiver")?;
+    ensure!(
+        status == StatusCode::CREATED,
+        "subscribing the receiver: HTTP {status}: {}",
+        String::from_utf8_lossy(&answer[..answer.len().min(300)])
+    );
+    Ok(())
+}
+
+/// Sends one probe and waits for its delivery: the follow-up queue is first in, first out, so
+/// whatever the server still had to look at from earlier phases is done by then, and the
+/// dispatcher's connection to the receiver is open. False (with a line in the report) when the
+/// delivery did not come.
+fn settle(
+    out: &mut impl Write,
+    rt: &tokio::runtime::Runtime,
+    probes: &Probes,
+    hooks: &Hooks,
+) -> Result<bool> {
+    let probe = rt.block_on(async {
+        let mut conn = probes.target.connect().await?;
+        Ok::<_, anyhow::Error>(probes.send(&mut conn).await)
+    })?;
+    if let Some(e) = &probe.error {
+        writeln!(
+            out,
+            "webhook delivery: skipped (the intent server refused a probe: {e})"
+        )?;
+        return Ok(false);
+    }
+    while hooks.arrival(&probe.profile).is_none() {
+        if probe.sent.elapsed() > SETTLE_LIMIT {
+            writeln!(
+                out,
+                "webhook delivery: skipped (a probe's tier.changed did not arrive within {} s)",
+                SETTLE_LIMIT.as_secs()
+            )?;
+            return Ok(false);
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    Ok(true)
+}
+
+/// Sends probes from `start` for `duration` on a thread of their own while `load` runs here,
+/// then waits for their deliveries ([`LOST_AFTER`] at most after the last one was sent).
+fn hook_phase(
+    probes: &Arc<Probes>,
+    hooks: &Hooks,
+    start: Instant,
+    duration: Duration,
+    load: impl FnOnce() -> Result<Measured>,
+) -> Result<HookPhase> {
+    let others = hooks.log().others;
+    let prober = {
+        let probes = probes.clone();
+        std::thread::Builder::new()
+            .name("bench-probe".into())
+            .spawn(move || probes.run(start, start + duration))
+            .context("starting the probe thread")?
+    };
+    let load = load();
+    let sent = prober
+        .join()
+        .map_err(|_| anyhow::anyhow!("the probe thread panicked"))??;
+    let load = load?;
+    let deadline = sent
+        .iter()
+        .map(|p| p.sent + LOST_AFTER)
+        .max()
+        .unwrap_or_else(Instant::now);
+    loop {
+        let done = {
+            let log = hooks.log();
+            sent.iter()
+                .all(|p| p.error.is_some() || log.first.contains_key(&p.profile))
+        };
+        if done || Instant::now() >= deadline {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let log = hooks.log();
+    let probes = sent
+        .into_iter()
+        .map(|p| {
+            let arrival = log.first.get(&p.profile).copied();
+            (p, arrival)
+        })
+        .collect();
+    Ok(HookPhase {
+        probes,
+        others: log.others - others,
+        load,
+    })
+}
+
+/// The CPU over an idle window.
+async fn idle_window(server_pid: u32, from: Instant, end: Instant) -> Result<Measured> {
+    tokio::time::sleep_until(from.into()).await;
+    let before = CpuSample::take(server_pid);
+    tokio::time::sleep_until(end.into()).await;
+    let after = CpuSample::take(server_pid);
+    Ok(Measured {
+        tally: Tally::default(),
+        secs: (end - from).as_secs_f64(),
+        cpu: after.since(&before),
+    })
+}
+
+/// One webhook phase's outcome.
+struct HookPhase {
+    /// Every probe sent, with its delivery if one came.
+    probes: Vec<(Probe, Option<Arrival>)>,
+    /// `tier.changed` deliveries of other profiles (the load's own) that arrived meanwhile.
+    others: u64,
+    /// The load that ran meanwhile (none when idle: an empty tally).
+    load: Measured,
+}
+
+/// Prints a webhook phase's lines: event → delivery, and where the time went.
+fn hook_lines(out: &mut impl Write, label: &str, phase: &HookPhase, judged: bool) -> Result<()> {
+    let (mut total, mut ack, mut to_desk, mut from_desk) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let (mut lost, mut failed) = (0u64, 0u64);
+    let mut first_failure = None;
+    for (p, arrival) in &phase.probes {
+        if let Some(e) = &p.error {
+            failed += 1;
+            first_failure.get_or_insert(e.clone());
+        }
+        let arrival = arrival.filter(|a| a.at.saturating_duration_since(p.sent) <= LOST_AFTER);
+        let Some(arrival) = arrival else {
+            lost += 1;
+            total.push(u32::MAX);
+            continue;
+        };
+        total.push(micros(arrival.at.saturating_duration_since(p.sent)));
+        if let Some(d) = p.ack {
+            ack.push(micros(d));
+        }
+        if let Some(ms) = arrival.observed_ms {
+            let observed_us = ms.saturating_mul(1000);
+            let span = |from: i64, to: i64| (to - from).clamp(0, i64::from(u32::MAX - 1)) as u32;
+            to_desk.push(span(p.sent_wall_us, observed_us));
+            from_desk.push(span(observed_us, arrival.wall_us));
+        }
+    }
+    let ms = |us: u32| {
+        if us == u32::MAX {
+            format!("> {} s (lost)", LOST_AFTER.as_secs())
+        } else {
+            format!("{:.1} ms", us as f64 / 1000.0)
+        }
+    };
+    let p99 = percentile(&mut total, 0.99);
+    let met = !total.is_empty() && Duration::from_micros(u64::from(p99)) <= DELIVERY_TARGET;
+    let verdict = match (judged, met) {
+        (true, true) => "target p99 <= 50 ms: met",
+        (true, false) => "target p99 <= 50 ms: NOT met",
+        (false, true) => "p99 <= 50 ms here too (for comparison)",
+        (false, false) => "p99 above 50 ms here (for comparison)",
+    };
+    let mut notes = phase.load.notes();
+    if phase.others > 0 {
+        notes.push_str(&format!(
+            " [{} tier.changed of the load's own profiles delivered meanwhile]",
+            thousands(phase.others)
+        ));
+    }
+    if failed > 0 {
+        notes.push_str(&format!(
+            " [{failed} probes not acknowledged; first: {}]",
+            first_failure.as_deref().unwrap_or("?")
+        ));
+    }
+    writeln!(
+        out,
+        "event to tier.changed webhook delivery {label}: p50 {}, p90 {}, p99 {}, max {} ({} probes, {lost} lost); {verdict}{notes}",
+        ms(percentile(&mut total, 0.5)),
+        ms(percentile(&mut total, 0.9)),
+        ms(p99),
+        ms(percentile(&mut total, 1.0)),
+        phase.probes.len(),
+    )?;
+    let pair = |v: &mut Vec<u32>| {
+        format!(
+            "{:.1} / {:.1} ms",
+            percentile(v, 0.5) as f64 / 1000.0,
+            percentile(v, 0.99) as f64 / 1000.0
+        )
+    };
+    writeln!(
+        out,
+        "  where it went (p50 / p99 of delivered probes): send to ack {}; send to the desk's look {}; the desk's look to the receiver {}",
+        pair(&mut ack),
+        pair(&mut to_desk),
+        pair(&mut from_desk),
+    )?;
+    out.flush()?;
+    Ok(())
+}
+
+/// Microseconds since the epoch, by the wall clock (the server's announcement times are wall
+/// clock too: same machine, same clock).
+fn wall_us() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_micros() as i64)
+}
+
+/// One probe: an `ask_person` tap by a new user, which makes exactly one `tier.changed`.
+struct Probe {
+    /// `user:probe-<n>`, as in the announcement's `data.profile`.
+    profile: String,
+    /// Just before the request was handed to the connection.
+    sent: Instant,
+    sent_wall_us: i64,
+    /// From `sent` to the acknowledgement.
+    ack: Option<Duration>,
+    /// Why it was not acknowledged.
+    error: Option<String>,
+}
+
+/// Sends probes to the intent server, each for a user never seen before.
+struct Probes {
+    target: Target,
+    next: AtomicU64,
+}
+
+impl Probes {
+    async fn send(&self, conn: &mut Conn) -> Probe {
+        let user = format!(
+            "{PROBE_PREFIX}{}",
+            self.next.fetch_add(1, Ordering::Relaxed)
+        );
+        let body = format!(
+            r#"{{"type":"track","messageId":"{user}","userId":"{user}","event":"CTA Tapped","properties":{{"cta":"ask_person"}}}}"#
+        );
+        let request = self
+            .target
+            .request(Method::POST, "/v1/track", Bytes::from(body));
+        let sent_wall_us = wall_us();
+        let sent = Instant::now();
+        let answer = exchange(conn, request).await;
+        let took = sent.elapsed();
+        let (ack, error) = match answer {
+            Ok((StatusCode::OK, _)) => (Some(took), None),
+            Ok((status, body)) => (
+                None,
+                Some(format!(
+                    "HTTP {status}: {}",
+                    String::from_utf8_lossy(&body[..body.len().min(300)])
+                )),
+            ),
+            Err(e) => (None, Some(format!("{e:#}"))),
+        };
+        Probe {
+            profile: format!("user:{user}"),
+            sent,
+            sent_wall_us,
+            ack,
+            error,
+        }
+    }
+
+    /// Sends a probe every [`PROBE_EVERY`] from `start` until `end` (one at a time: a probe
+    /// answered late delays the next), on a runtime of this thread's own, so that the load
+    /// generator's runtime, busy with its connections, does not delay them.
+    fn run(&self, start: Instant, end: Instant) -> Result<Vec<Probe>> {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .context("starting the probe runtime")?;
+        rt.block_on(async {
+            let mut conn = self.target.connect().await?;
+            let mut sent = Vec::new();
+            for k in 0u32.. {
+                let at = start + PROBE_EVERY * k;
+                if at >= end {
+                    break;
+                }
+                tokio::time::sleep_until(at.into()).await;
+                let probe = self.send(&mut conn).await;
+                if probe.error.is_some() {
+                    conn = self.target.connect().await?;
+                }
+                sent.push(probe);
+            }
+            Ok(sent)
+        })
+    }
+}
+
+/// What the receiver saw of one `tier.changed`.
+#[derive(Clone, Copy)]
+struct Arrival {
+    /// When its body had been read, before the answer.
+    at: Instant,
+    wall_us: i64,
+    /// The announcement's `timestamp`: when the desk looked at the profile (the follow-up
+    /// thread's clock read before it looks at a slice of changed profiles), in milliseconds.
+    observed_ms: Option<i64>,
+}
+
+/// What the receiver has seen.
+#[derive(Default)]
+struct HookLog {
+    /// The first `tier.changed` of each probe, by profile (delivery is at least once).
+    first: std::collections::HashMap<String, Arrival>,
+    /// `tier.changed` of other profiles.
+    others: u64,
+}
+
+/// A webhook receiver on a loopback port: keep-alive HTTP/1.1 with a thread per connection,
+/// answering every request `200` with an empty body at once.
+struct Hooks {
+    url: String,
+    log: Arc<std::sync::Mutex<HookLog>>,
+}
+
+impl Hooks {
+    fn start() -> Result<Hooks> {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0")
+            .context("listening for webhook deliveries")?;
+        let url = format!("http://{}/hooks", listener.local_addr()?);
+        let log = Arc::new(std::sync::Mutex::new(HookLog::default()));
+        let shared = log.clone();
+        std::thread::Builder::new()
+            .name("bench-hooks".into())
+            .spawn(move || {
+                for stream in listener.incoming().flatten() {
+                    let log = shared.clone();
+                    // A connection that breaks or speaks something else loses its deliveries,
+                    // which then show as lost probes.
+                    let _ = std::thread::Builder::new()
+                        .name("bench-hook".into())
+                        .spawn(move || receive(stream, &log));
+                }
+            })
+            .context("starting the webhook receiver")?;
+        Ok(Hooks { url, log })
+    }
+
+    fn log(&self) -> std::sync::MutexGuard<'_, HookLog> {
+        self.log.lock().expect("the webhook log")
+    }
+
+    fn arrival(&self, profile: &str) -> Option<Arrival> {
+        self.log().first.get(profile).copied()
+    }
+}
+
+/// Serves one connection of the receiver until it closes.
+fn receive(stream: std::net::TcpStream, log: &std::sync::Mutex<HookLog>) -> std::io::Result<()> {
+    stream.set_nodelay(true)?;
+    let mut answer = stream.try_clone()?;
+    let mut reader = BufReader::new(stream);
+    let (mut line, mut body) = (String::new(), Vec::new());
+    loop {
+        let (mut length, mut head) = (0usize, false);
+        loop {
+            line.clear();
+            if reader.read_line(&mut line)? == 0 {
+                return Ok(());
+            }
+            let text = line.trim_end();
+            if !head {
+                // The request line (blank lines before it are allowed).
+                head = !text.is_empty();
+                continue;
+            }
+            if text.is_empty() {
+                break;
+            }
+            let Some((name, value)) = text.split_once(':') else {
+                continue;
+            };
+            if name.eq_ignore_ascii_case("content-length") {
+                length = value
+                    .trim()
+                    .parse()
+                    .map_err(|_| std::io::Error::other("a content-length that is not a number"))?;
+            } else if name.eq_ignore_ascii_case("transfer-encoding") {
+                return Err(std::io::Error::other("chunked bodies are not supported"));
+            }
+        }
+        body.resize(length, 0);
+        std::io::Read::read_exact(&mut reader, &mut body)?;
+        let (at, wall_us) = (Instant::now(), wall_us());
+        answer.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n")?;
+        if let Some((profile, observed_ms)) = tier_change(&body) {
+            let mut log = log.lock().expect("the webhook log");
+            if profile.starts_with(&format!("user:{PROBE_PREFIX}")) {
+                log.first.entry(profile).or_insert(Arrival {
+                    at,
+                    wall_us,
+                    observed_ms,
+                });
+            } else {
+                log.others += 1;
+            }
+        }
+    }
+}
+
+/// The profile and announcement time (ms) of a `tier.changed` body; `None` for anything else.
+fn tier_change(body: &[u8]) -> Option<(String, Option<i64>)> {
+    let v: serde_json::Value = serde_json::from_slice(body).ok()?;
+    if v.get("type")?.as_str()? != "tier.changed" {
+        return None;
+    }
+    let profile = v.get("data")?.get("profile")?.as_str()?.to_string();
+    let at = v
+        .get("timestamp")
+        .and_then(serde_json::Value::as_str)
+        .and_then(|t| intent_core::time::parse_timestamp(t).ok());
+    Some((profile, at))
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -22,8 +22,11 @@ pub struct Server {
     #[arg(long, env = "INTENT_URL", default_value = "http://127.0.0.1:8080")]
     url: String,
     /// An admin token (`intent keys create --kind admin --name <you>`), sent as a bearer token.
-    #[arg(long, env = "INTENT_TOKEN", hide_env_values = true)]
-    token: String,
+    // Optional in the type, required on the command line: `intent tasks` flattens the list's
+    // flags beside its subcommands, and a required `String` there would refuse `--token` given
+    // after a subcommand.
+    #[arg(long, env = "INTENT_TOKEN", hide_env_values = true, required = true)]
+    token: Option<String>,
 }
 
 /// `--format` where a command lists things: a table or JSON lines (no CSV here).
@@ -298,7 +301,7 @@ impl Client {
         Client {
             agent,
             base: s.url.trim_end_matches('/').to_string(),
-            auth: format!("Bearer {}", s.token),
+            auth: format!("Bearer {}", s.token.as_deref().unwrap_or_default()),
         }
     }
 
@@ -1215,6 +1218,24 @@ mod tests {
     fn the_commands_are_well_formed() {
         use clap::CommandFactory;
         crate::Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn the_token_goes_before_or_after_a_subcommand() {
+        use clap::Parser;
+        for args in [
+            &["intent", "tasks", "list", "--token", "x"][..],
+            &["intent", "tasks", "claim", "3", "--token", "x"],
+            &["intent", "tasks", "--token", "x"],
+            &["intent", "webhooks", "list", "--token", "x"],
+            &["intent", "report", "sla", "--token", "x"],
+        ] {
+            assert!(crate::Cli::try_parse_from(args).is_ok(), "{args:?}");
+        }
+        // INTENT_TOKEN may be set in a developer's shell; check the refusal only when it is not.
+        if std::env::var_os("INTENT_TOKEN").is_none() {
+            assert!(crate::Cli::try_parse_from(["intent", "tasks", "claim", "3"]).is_err());
+        }
     }
 
     #[test]

@@ -377,4 +377,5 @@ fn the_first_copy_of_a_message_id_wins_across_blocks() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("(1 duplicates, 0 rejected)"));
 }
 
+mod follow;
 mod serve;

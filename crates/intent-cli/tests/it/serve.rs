@@ -447,7 +447,7 @@ fn official_segment_sdks_send_real_traffic() {
         "SDK tests failed:\n{text}\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert!(text.contains("sdk: 2 passed, 0 failed"), "{text}");
+    assert!(text.contains("sdk: 3 passed, 0 failed"), "{text}");
 }
 
 /// The browser SDK (`@segment/analytics-next`) in headless Chromium, from a page on another
