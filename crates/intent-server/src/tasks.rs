@@ -77,6 +77,16 @@ async fn list(
     };
     let now = now_ms();
     let desk = state.follow.desk.read().expect("desk");
+    if let Some(t) = &filter.tier {
+        let levels = &desk.plan().levels;
+        if t != "disqualified" && !levels.contains(t) {
+            return Err(ApiError::bad_request(
+                "invalid_filter",
+                format!("no tier `{t}`; the plan's tiers are {}", levels.join(", ")),
+            )
+            .field("tier"));
+        }
+    }
     let all = desk.queue(&filter, now);
     let limit = q.limit.unwrap_or(50).clamp(1, 1000);
     let offset = q.offset.unwrap_or(0);
@@ -218,6 +228,13 @@ async fn snooze(
             .field("until"));
         }
     };
+    if until <= now_ms() {
+        return Err(ApiError::bad_request(
+            "invalid_body",
+            format!("`until` {} is not in the future", format_timestamp(until)),
+        )
+        .field("until"));
+    }
     run(
         &state,
         task_id(&id)?,

@@ -1045,7 +1045,11 @@ impl Desk {
             .filter(|t| eq(&filter.location, &t.location))
             .filter(|t| filter.tier.as_ref().is_none_or(|x| *x == t.tier))
             .filter(|t| filter.profile.as_ref().is_none_or(|x| *x == t.profile))
-            .filter(|t| filter.snoozed || t.snoozed_until.is_none_or(|u| u <= now))
+            .filter(|t| {
+                filter.snoozed
+                    || t.status != TaskStatus::Open
+                    || t.snoozed_until.is_none_or(|u| u <= now)
+            })
             .collect();
         out.sort_by(|a, b| {
             (a.rank, a.override_id.is_none(), a.due_at)

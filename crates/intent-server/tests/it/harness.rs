@@ -267,6 +267,38 @@ impl App {
         }
     }
 
+    /// DELETEs with `auth`.
+    pub async fn delete_as(&self, uri: &str, auth: &Auth) -> Resp {
+        self.send(Method::DELETE, uri, auth, &[], Body::empty())
+            .await
+    }
+
+    /// GETs `uri` with the admin token until `done` holds for its JSON (the follow-up desk and
+    /// the webhook dispatcher work after the request that caused them is answered); panics
+    /// with the last answer after 5 s.
+    #[track_caller]
+    pub fn wait_for<'a>(
+        &'a self,
+        uri: &'a str,
+        done: impl Fn(&Value) -> bool + 'a,
+    ) -> impl std::future::Future<Output = Value> + 'a {
+        let caller = std::panic::Location::caller();
+        async move {
+            let deadline = Instant::now() + Duration::from_secs(5);
+            loop {
+                let v = self.get(uri).await;
+                if done(&v) {
+                    return v;
+                }
+                assert!(
+                    Instant::now() < deadline,
+                    "GET {uri} (from {caller}): still not there after 5 s: {v}"
+                );
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        }
+    }
+
     /// The write key as HTTP Basic.
     pub fn basic(&self) -> Auth {
         Auth::Basic(self.write.clone())
@@ -313,4 +345,13 @@ pub fn metric(text: &str, name: &str) -> f64 {
 /// Now, as the server formats times.
 pub fn now() -> i64 {
     intent_server::now_ms()
+}
+
+/// An http:// URL on a loopback port nothing listens on (bound, then closed), so every webhook
+/// delivery to it fails with a refused connection.
+pub fn closed_url() -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind a loopback port");
+    let port = listener.local_addr().expect("local address").port();
+    drop(listener);
+    format!("http://127.0.0.1:{port}/hook")
 }

@@ -6,3 +6,4 @@ mod ingest;
 mod openapi;
 mod plans;
 mod read;
+mod tasks;
