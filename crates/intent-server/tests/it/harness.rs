@@ -132,6 +132,11 @@ pub struct App {
 impl App {
     /// Starts a service over a fresh store with the showroom plan and waits until it is ready.
     pub async fn start() -> App {
+        App::start_with(showroom()).await
+    }
+
+    /// Starts a service over a fresh store with a plan and waits until it is ready.
+    pub async fn start_with(text: String) -> App {
         let dir = TempDir::new();
         let write = new_secret(KeyKind::Write);
         let admin = new_secret(KeyKind::Admin);
@@ -152,8 +157,7 @@ impl App {
                 .map(|s| Box::new(s) as Box<dyn Store>)
                 .map_err(|e| e.to_string())
         });
-        let text = showroom();
-        let plan = Plan::parse(&text, SHOWROOM).expect("the showroom plan is valid");
+        let plan = Plan::parse(&text, SHOWROOM).expect("the plan is valid");
         let service = intent_server::start(Config {
             opener,
             plan: (plan, text, "plans/showroom.yaml".into()),

@@ -995,3 +995,82 @@ async fn every_desk_route_needs_an_admin_token() {
     assert_eq!(app.get("/v1/webhooks").await["subscriptions"], json!([]));
     assert_eq!(app.get("/v1/tasks?status=done").await["total"], 0);
 }
+
+/// A plan whose hot playbook is due in 1 s of an always-open clock, to watch a breach happen.
+const QUICK_SLA: &str = r#"
+version: 1
+name: quick
+signals:
+  - { id: visit, when: { event: Visit }, points: 10 }
+tiers:
+  levels:
+    - { name: hot, min_score: 30 }
+    - { name: cold }
+follow_up:
+  teams:
+    - { id: desk, members: [ola], manager: marta }
+  playbooks:
+    - { id: call_now, tier: hot, sla: 1s, channel: call, escalate: manager }
+"#;
+
+#[tokio::test]
+async fn a_missed_deadline_is_breached_once_escalated_and_written_to_history() {
+    let app = App::start_with(QUICK_SLA.to_string()).await;
+    for i in 0..3 {
+        app.ingest(
+            "/v1/track",
+            &json!({"userId": "late", "event": "Visit", "messageId": format!("v{i}")}),
+        )
+        .await
+        .expect(200);
+    }
+    let list = app
+        .wait_for("/v1/tasks?status=open", |v| v["total"] == 1)
+        .await;
+    let id = list["tasks"][0]["id"].as_i64().expect("task id");
+    assert_eq!(list["tasks"][0]["owner"], "ola");
+    // Within a few ticks of the 1 s deadline the task is breached and goes to the manager.
+    let task = {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(6);
+        loop {
+            let t = app.get(&format!("/v1/tasks/{id}")).await;
+            if !t["breached_at"].is_null() {
+                break t;
+            }
+            assert!(std::time::Instant::now() < deadline, "not breached: {t}");
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    };
+    assert_eq!(task["escalated_to"], "marta");
+    assert_eq!(task["overdue"], true);
+    assert_eq!(task["sla_met"], false);
+    let whats: Vec<&str> = task["log"]
+        .as_array()
+        .expect("log")
+        .iter()
+        .filter_map(|l| l["what"].as_str())
+        .collect();
+    assert_eq!(whats, ["created", "escalated", "breached"]);
+    // The breach is an event in the person's history, once.
+    app.wait_for("/v1/profiles/user:late/events", |v| {
+        v["items"]
+            .as_array()
+            .is_some_and(|a| a.iter().any(|e| e["name"] == "SLA Breached"))
+    })
+    .await;
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    let events = app.get("/v1/profiles/user:late/events").await;
+    let breaches: Vec<&Value> = events["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .filter(|e| e["name"] == "SLA Breached")
+        .collect();
+    assert_eq!(breaches.len(), 1, "{events}");
+    assert_eq!(breaches[0]["properties"]["task_id"], id);
+    assert_eq!(breaches[0]["properties"]["escalated_to"], "marta");
+    // The report counts it as missed.
+    let report = app.get("/v1/reports/sla").await;
+    assert_eq!(report["total"]["missed"], 1, "{report}");
+    assert_eq!(report["total"]["met"], 0, "{report}");
+}
