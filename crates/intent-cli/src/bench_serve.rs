@@ -34,7 +34,28 @@
 //!    than tokio's 1 ms wheel). Any free connection takes the next scheduled batch; latency is
 //!    measured from the *scheduled* send time to the acknowledgement, so a stall delays every
 //!    batch behind it and shows in the percentiles (no coordinated omission).
-//! 6. **Restart**: a fresh data folder holding the log of `--restart-profiles` generated
+//! 6. **Webhook delivery**, event to `tier.changed` at a subscriber (issue #4: p99 at most 50 ms
+//!    under the batch load of this benchmark). A receiver in this process (a loopback
+//!    `TcpListener`, a thread per keep-alive HTTP/1.1 connection, `200` with an empty body at
+//!    once) is subscribed to `tier.changed` only (`POST /v1/webhooks` with an admin token). A
+//!    probe thread with its own runtime and connection sends, every 50 ms, one `/v1/track` of
+//!    `CTA Tapped` with `properties.cta: ask_person` for a user never seen before
+//!    (`probe-<n>`): the showroom plan's override makes that profile hot at once, so each probe
+//!    makes exactly one `tier.changed` whose `data.profile` is `user:probe-<n>`. Its latency runs
+//!    from just before the request is sent to the moment the receiver has read the delivery's
+//!    body (at least once delivery: the first one counts); a probe not delivered within 5 s is
+//!    lost and counts as slower than any delivered one. Three phases of `--seconds` each: no
+//!    other load; the latency phase's paced batch load (`--load` of the maximum, open loop, as in
+//!    step 5), the load the target is judged at, since a latency target only means something at
+//!    a load the server sustains; and the maximum-throughput batch load (closed loop, as in step
+//!    4), for comparison: there every request waits in a queue that the number of connections
+//!    keeps full. Before each phase one probe is sent and its delivery awaited, so work left
+//!    over from earlier phases is done. Where the time went: send to acknowledgement (the event
+//!    committed and scored, its profile queued for the follow-up desk), send to the desk's look
+//!    (the announcement's `timestamp`, in whole milliseconds) and from there to the receiver
+//!    (the outbox commit, the dispatcher and the POST), by the wall clock, which the server
+//!    shares.
+//! 7. **Restart**: a fresh data folder holding the log of `--restart-profiles` generated
 //!    profiles, written straight into the store (`SqliteStore` + `EventLog::append`, 50,000
 //!    messages per transaction), then `intent serve` on it, timed from process spawn until
 //!    `/readyz` answers 200 (the rebuild of live state from the log). The log was just written,
@@ -1729,6 +1750,9 @@ fn hook_lines(out: &mut impl Write, label: &str, phase: &HookPhase, judged: bool
         phase.probes.len(),
     )?;
     let pair = |v: &mut Vec<u32>| {
+        if v.is_empty() {
+            return "(none)".to_string();
+        }
         format!(
             "{:.1} / {:.1} ms",
             percentile(v, 0.5) as f64 / 1000.0,
@@ -2055,6 +2079,51 @@ mod tests {
     fn proc_stat() {
         let line = "42 (tokio-runtime w) S 1 2 3 4 5 6 7 8 9 10 250 50 0 0 20 0";
         assert_eq!(parse_stat(line), Some(("tokio-runtime w", 3.0)));
+    }
+
+    #[test]
+    fn tier_changes_are_read_from_webhook_bodies() {
+        let body = br#"{"type":"tier.changed","timestamp":"2026-11-27T10:00:00.250Z","data":{"profile":"user:probe-3","from":"cold","to":"hot"}}"#;
+        let at = intent_core::time::parse_timestamp("2026-11-27T10:00:00.250Z").unwrap();
+        assert_eq!(
+            tier_change(body),
+            Some(("user:probe-3".to_string(), Some(at)))
+        );
+        let other = br#"{"type":"task.created","timestamp":"2026-11-27T10:00:00Z","data":{"profile":"user:probe-3"}}"#;
+        assert_eq!(tier_change(other), None);
+        assert_eq!(tier_change(b"not json"), None);
+    }
+
+    #[test]
+    fn the_receiver_answers_keep_alive_requests_and_logs_probes() {
+        use std::io::Read;
+        let hooks = Hooks::start().unwrap();
+        let addr = hooks
+            .url
+            .trim_start_matches("http://")
+            .trim_end_matches("/hooks");
+        let mut conn = std::net::TcpStream::connect(addr).unwrap();
+        let post = |profile: &str| {
+            let body = format!(
+                r#"{{"type":"tier.changed","timestamp":"2026-11-27T10:00:00Z","data":{{"profile":"{profile}"}}}}"#
+            );
+            format!(
+                "POST /hooks HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\n\r\n{body}",
+                body.len()
+            )
+        };
+        let answer = b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n";
+        // Three requests on one connection: a probe, someone else, the probe again.
+        for profile in ["user:probe-1", "user:u-9", "user:probe-1"] {
+            conn.write_all(post(profile).as_bytes()).unwrap();
+            let mut got = vec![0; answer.len()];
+            conn.read_exact(&mut got).unwrap();
+            assert_eq!(got, answer);
+        }
+        let log = hooks.log();
+        assert_eq!(log.first.len(), 1);
+        assert_eq!(log.others, 1);
+        assert!(log.first["user:probe-1"].observed_ms.is_some());
     }
 
     #[test]
