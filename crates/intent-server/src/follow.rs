@@ -426,7 +426,9 @@ pub fn start(
     wake: Box<dyn Fn() + Send>,
     plan: DeskPlan,
 ) -> Result<Follow, String> {
-    let store = opener()?;
+    let mut store = opener()?;
+    // Checkpoints run on their own connection (see `start`), never inside this thread's commits.
+    store.defer_maintenance().map_err(|e| e.to_string())?;
     let desk = Arc::new(RwLock::new(load_desk(&*store, plan)?));
     let (tx, rx) = std::sync::mpsc::channel();
     let mut worker = Worker {

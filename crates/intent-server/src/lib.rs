@@ -85,7 +85,8 @@ pub struct Service {
 pub fn start(config: Config) -> anyhow::Result<Service> {
     let opener = config.opener.clone();
     let mut store = opener().map_err(anyhow::Error::msg)?;
-    let reader = opener().map_err(anyhow::Error::msg)?;
+    let mut reader = opener().map_err(anyhow::Error::msg)?;
+    reader.defer_maintenance()?;
     let (plan, text, origin) = config.plan;
     let desk_plan = plan.clone();
     let now = now_ms();

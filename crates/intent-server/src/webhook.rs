@@ -26,7 +26,7 @@ use crate::metrics::{Metrics, OutcomeLabels};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use hmac::{Hmac, Mac};
-use intent_store::{Delivery, Store, Subscription};
+use intent_store::{Delivery, DeliveryOutcome, Store, Subscription};
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::histogram::Histogram;
@@ -280,7 +280,11 @@ impl Dispatcher {
         config: WebhookConfig,
         metrics: impl Into<WebhookMetrics>,
     ) -> Result<Dispatcher, String> {
-        let store = opener().map_err(|e| format!("opening the store for webhooks: {e}"))?;
+        let mut store = opener().map_err(|e| format!("opening the store for webhooks: {e}"))?;
+        // Checkpoints run on their own connection, never inside this thread's commits.
+        store
+            .defer_maintenance()
+            .map_err(|e| format!("opening the store for webhooks: {e}"))?;
         let agent = ureq::Agent::new_with_config(
             ureq::Agent::config_builder()
                 .timeout_global(Some(config.timeout))
@@ -447,14 +451,22 @@ impl Coordinator {
                 Err(RecvTimeoutError::Timeout) => None,
                 Err(RecvTimeoutError::Disconnected) => return,
             };
-            // Everything already waiting is handled before the outbox is read again.
+            // Everything already waiting is handled before the outbox is read again, and the
+            // attempts that ended are recorded together: one transaction, one fsync.
+            let mut ended = Vec::new();
             while let Some(msg) = next {
                 match msg {
                     Msg::Wake => {}
-                    Msg::Done(done) => self.record(*done),
+                    Msg::Done(done) => ended.push(self.record(*done)),
                     Msg::Stop => return,
                 }
                 next = messages.try_recv().ok();
+            }
+            if !ended.is_empty()
+                && let Err(e) = self.store.record_deliveries(&ended)
+            {
+                // Unrecorded, the deliveries stay pending and are sent again: at least once.
+                tracing::warn!(error = %e, attempts = ended.len(), "recording webhook attempts");
             }
         }
     }
@@ -546,14 +558,15 @@ impl Coordinator {
         }
     }
 
-    /// Records an attempt's end. Metrics come first, so that whoever sees the row sees them.
-    fn record(&mut self, done: Done) {
+    /// An attempt's end, counted in the metrics (first, so that whoever sees the row sees them),
+    /// to record.
+    fn record(&mut self, done: Done) -> DeliveryOutcome {
         let d = done.delivery;
         self.in_flight.remove(&d.id);
         self.metrics.seconds.observe(done.seconds);
         let attempts = d.attempts.saturating_add(1);
         let now = crate::now_ms();
-        let written = match done.answer {
+        match done.answer {
             Answer::Delivered(status) => {
                 self.metrics.count("delivered");
                 let lag = (now - d.created_at).max(0) as f64 / 1000.0;
@@ -566,7 +579,12 @@ impl Coordinator {
                     status,
                     "webhook delivered"
                 );
-                self.store.delivery_done(d.id, attempts, status, now)
+                DeliveryOutcome::Done {
+                    id: d.id,
+                    attempts,
+                    status,
+                    now,
+                }
             }
             Answer::Failed { error, status } => {
                 let next_at = (attempts < self.config.attempts).then(|| {
@@ -584,13 +602,14 @@ impl Coordinator {
                     outcome,
                     "webhook attempt failed"
                 );
-                self.store
-                    .delivery_failed(d.id, attempts, next_at, &error, status)
+                DeliveryOutcome::Failed {
+                    id: d.id,
+                    attempts,
+                    next_at,
+                    error,
+                    status,
+                }
             }
-        };
-        // Unrecorded, the delivery stays pending and is sent again: at least once.
-        if let Err(e) = written {
-            tracing::warn!(delivery = d.id, error = %e, "recording a webhook attempt");
         }
     }
 }

@@ -351,6 +351,35 @@ pub struct Delivery {
     pub last_status: Option<u16>,
 }
 
+/// How one delivery attempt ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DeliveryOutcome {
+    /// A 2xx answer.
+    Done {
+        /// Delivery id.
+        id: i64,
+        /// Attempts made, this one included.
+        attempts: u32,
+        /// The HTTP status.
+        status: u16,
+        /// When (ms since the epoch).
+        now: i64,
+    },
+    /// A failure: retry at `next_at`, or dead-letter it when `None`.
+    Failed {
+        /// Delivery id.
+        id: i64,
+        /// Attempts made, this one included.
+        attempts: u32,
+        /// The next attempt.
+        next_at: Option<i64>,
+        /// What went wrong.
+        error: String,
+        /// The HTTP status, when one came.
+        status: Option<u16>,
+    },
+}
+
 /// Webhook subscriptions and their delivery outbox.
 pub trait Webhooks {
     /// Stores a subscription.
@@ -374,6 +403,27 @@ pub trait Webhooks {
         error: &str,
         status: Option<u16>,
     ) -> Result<()>;
+    /// Records several attempts' ends at once (one transaction where the backend has them).
+    fn record_deliveries(&mut self, outcomes: &[DeliveryOutcome]) -> Result<()> {
+        for o in outcomes {
+            match o {
+                DeliveryOutcome::Done {
+                    id,
+                    attempts,
+                    status,
+                    now,
+                } => self.delivery_done(*id, *attempts, *status, *now)?,
+                DeliveryOutcome::Failed {
+                    id,
+                    attempts,
+                    next_at,
+                    error,
+                    status,
+                } => self.delivery_failed(*id, *attempts, *next_at, error, *status)?,
+            }
+        }
+        Ok(())
+    }
     /// Deliveries, newest first, filtered by status and subscription, before id `before`.
     fn deliveries(
         &self,

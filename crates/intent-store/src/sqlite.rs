@@ -3,13 +3,15 @@
 //! other connections ([`SqliteStore::open`] again) read concurrently.
 
 use crate::{
-    Announcement, Delivery, DeliveryStatus, Error, EventLog, FollowCommit, FollowUps, KeyKind,
-    KeyRecord, Keys, NewEvent, PlanVersion, Plans, Quarantine, Rejected, Result, Subscription,
-    TaskRow, Webhooks,
+    Announcement, Delivery, DeliveryOutcome, DeliveryStatus, Error, EventLog, FollowCommit,
+    FollowUps, KeyKind, KeyRecord, Keys, NewEvent, PlanVersion, Plans, Quarantine, Rejected,
+    Result, Subscription, TaskRow, Webhooks,
 };
 use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ToSql, ToSqlOutput, Type, ValueRef};
 use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
 /// Migrations, applied in order; `user_version` records how many ran.
 const MIGRATIONS: &[&str] = &[
@@ -103,6 +105,62 @@ const MIGRATIONS: &[&str] = &[
 pub struct SqliteStore {
     conn: Connection,
     path: PathBuf,
+    /// Taken around every write, and shared by every connection this process opens to the same
+    /// file: SQLite's own lock makes a waiting connection poll with sleeps of up to 100 ms, while
+    /// this one wakes the next writer the moment the lock is free.
+    writing: Arc<Mutex<()>>,
+}
+
+/// The in-process write lock of a database file.
+fn write_lock(path: &Path) -> Arc<Mutex<()>> {
+    static LOCKS: OnceLock<Mutex<HashMap<PathBuf, Arc<Mutex<()>>>>> = OnceLock::new();
+    let key = path.canonicalize().unwrap_or_else(|_| path.to_path_buf());
+    let mut locks = LOCKS
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
+    locks.entry(key).or_default().clone()
+}
+
+fn mark_done(conn: &Connection, id: i64, attempts: u32, status: u16, now: i64) -> Result<()> {
+    let n = conn
+        .prepare_cached(
+            "UPDATE deliveries
+         SET status = 'delivered', attempts = ?2, last_status = ?3, delivered_at = ?4
+         WHERE id = ?1",
+        )?
+        .execute(params![id, attempts, status, now])?;
+    found(n, format!("delivery {id}"))
+}
+
+fn mark_failed(
+    conn: &Connection,
+    id: i64,
+    attempts: u32,
+    next_at: Option<i64>,
+    error: &str,
+    status: Option<u16>,
+) -> Result<()> {
+    let outcome = match next_at {
+        Some(_) => DeliveryStatus::Pending,
+        None => DeliveryStatus::Dead,
+    };
+    // A failure without an answer keeps the last status that was received.
+    let n = conn
+        .prepare_cached(
+            "UPDATE deliveries
+             SET status = ?2, attempts = ?3, next_at = COALESCE(?4, next_at), last_error = ?5,
+                 last_status = COALESCE(?6, last_status)
+             WHERE id = ?1",
+        )?
+        .execute(params![id, outcome, attempts, next_at, error, status])?;
+    found(n, format!("delivery {id}"))
+}
+
+/// Holds a write lock until the guard drops. A panic while writing leaves nothing half done
+/// (the transaction rolls back), so a poisoned lock is still good.
+fn hold(lock: &Mutex<()>) -> MutexGuard<'_, ()> {
+    lock.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 impl SqliteStore {
@@ -122,12 +180,19 @@ impl SqliteStore {
         conn.pragma_update(None, "cache_size", -65_536)?;
         // Room for every statement the store prepares, so hot ones are never evicted.
         conn.set_prepared_statement_cache_capacity(64);
-        let mut store = SqliteStore { conn, path };
+        let writing = write_lock(&path);
+        let mut store = SqliteStore {
+            conn,
+            path,
+            writing,
+        };
         store.migrate()?;
         Ok(store)
     }
 
     fn migrate(&mut self) -> Result<()> {
+        let lock = Arc::clone(&self.writing);
+        let _writing = hold(&lock);
         let version = |c: &Connection| -> Result<usize> {
             let v: i64 = c.pragma_query_value(None, "user_version", |r| r.get(0))?;
             Ok(v as usize)
@@ -167,6 +232,8 @@ fn last_seq(conn: &Connection) -> rusqlite::Result<i64> {
 
 impl EventLog for SqliteStore {
     fn append(&mut self, events: &[NewEvent<'_>], rejected: &[Rejected]) -> Result<i64> {
+        let lock = Arc::clone(&self.writing);
+        let _writing = hold(&lock);
         // Immediate: it reads the last sequence and then writes; other connections write too
         // (the follow-up desk, subscriptions), and a deferred transaction whose snapshot went
         // stale in between would fail at once instead of waiting for the lock.
@@ -329,6 +396,8 @@ fn plan_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<PlanVersion> {
 
 impl Plans for SqliteStore {
     fn add_plan(&mut self, text: &str, origin: &str, now: i64) -> Result<i64> {
+        let lock = Arc::clone(&self.writing);
+        let _writing = hold(&lock);
         self.conn.execute(
             "INSERT INTO plans (created_at, origin, text) VALUES (?1, ?2, ?3)",
             params![now, origin, text],
@@ -356,6 +425,8 @@ impl Plans for SqliteStore {
     }
 
     fn activate(&mut self, version: i64) -> Result<()> {
+        let lock = Arc::clone(&self.writing);
+        let _writing = hold(&lock);
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -371,6 +442,8 @@ impl Plans for SqliteStore {
 
 impl Keys for SqliteStore {
     fn add_key(&mut self, kind: KeyKind, name: &str, hash: &str, now: i64) -> Result<i64> {
+        let lock = Arc::clone(&self.writing);
+        let _writing = hold(&lock);
         self.conn.execute(
             "INSERT INTO keys (kind, name, hash, created_at) VALUES (?1, ?2, ?3, ?4)",
             params![kind.as_str(), name, hash, now],
@@ -397,6 +470,8 @@ impl Keys for SqliteStore {
     }
 
     fn revoke_key(&mut self, id: i64) -> Result<()> {
+        let lock = Arc::clone(&self.writing);
+        let _writing = hold(&lock);
         let n = self
             .conn
             .execute("UPDATE keys SET revoked = 1 WHERE id = ?1", [id])?;
@@ -484,6 +559,8 @@ impl FollowUps for SqliteStore {
     }
 
     fn commit_follow(&mut self, commit: &FollowCommit) -> Result<()> {
+        let lock = Arc::clone(&self.writing);
+        let _writing = hold(&lock);
         // Immediate: take the write lock before reading the subscriptions, so a write from
         // another connection in between cannot make this transaction's snapshot stale.
         let tx = self
@@ -573,6 +650,8 @@ fn found(changed: usize, what: String) -> Result<()> {
 
 impl Webhooks for SqliteStore {
     fn add_subscription(&mut self, s: &Subscription) -> Result<()> {
+        let lock = Arc::clone(&self.writing);
+        let _writing = hold(&lock);
         self.conn.execute(
             "INSERT INTO subscriptions (id, url, secret, events, tiers, locations, created_at, disabled)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
@@ -595,6 +674,8 @@ impl Webhooks for SqliteStore {
     }
 
     fn remove_subscription(&mut self, id: &str) -> Result<()> {
+        let lock = Arc::clone(&self.writing);
+        let _writing = hold(&lock);
         let n = self
             .conn
             .execute("UPDATE subscriptions SET disabled = 1 WHERE id = ?1", [id])?;
@@ -619,13 +700,9 @@ impl Webhooks for SqliteStore {
     }
 
     fn delivery_done(&mut self, id: i64, attempts: u32, status: u16, now: i64) -> Result<()> {
-        let n = self.conn.execute(
-            "UPDATE deliveries
-             SET status = 'delivered', attempts = ?2, last_status = ?3, delivered_at = ?4
-             WHERE id = ?1",
-            params![id, attempts, status, now],
-        )?;
-        found(n, format!("delivery {id}"))
+        let lock = Arc::clone(&self.writing);
+        let _writing = hold(&lock);
+        mark_done(&self.conn, id, attempts, status, now)
     }
 
     fn delivery_failed(
@@ -636,19 +713,37 @@ impl Webhooks for SqliteStore {
         error: &str,
         status: Option<u16>,
     ) -> Result<()> {
-        let outcome = match next_at {
-            Some(_) => DeliveryStatus::Pending,
-            None => DeliveryStatus::Dead,
-        };
-        // A failure without an answer keeps the last status that was received.
-        let n = self.conn.execute(
-            "UPDATE deliveries
-             SET status = ?2, attempts = ?3, next_at = COALESCE(?4, next_at), last_error = ?5,
-                 last_status = COALESCE(?6, last_status)
-             WHERE id = ?1",
-            params![id, outcome, attempts, next_at, error, status],
-        )?;
-        found(n, format!("delivery {id}"))
+        let lock = Arc::clone(&self.writing);
+        let _writing = hold(&lock);
+        mark_failed(&self.conn, id, attempts, next_at, error, status)
+    }
+
+    fn record_deliveries(&mut self, outcomes: &[DeliveryOutcome]) -> Result<()> {
+        let lock = Arc::clone(&self.writing);
+        let _writing = hold(&lock);
+        // One transaction, one fsync, however many attempts ended.
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        for o in outcomes {
+            match o {
+                DeliveryOutcome::Done {
+                    id,
+                    attempts,
+                    status,
+                    now,
+                } => mark_done(&tx, *id, *attempts, *status, *now)?,
+                DeliveryOutcome::Failed {
+                    id,
+                    attempts,
+                    next_at,
+                    error,
+                    status,
+                } => mark_failed(&tx, *id, *attempts, *next_at, error, *status)?,
+            }
+        }
+        tx.commit()?;
+        Ok(())
     }
 
     fn deliveries(
@@ -679,6 +774,8 @@ impl Webhooks for SqliteStore {
     }
 
     fn replay(&mut self, id: i64, now: i64) -> Result<()> {
+        let lock = Arc::clone(&self.writing);
+        let _writing = hold(&lock);
         let n = self.conn.execute(
             "UPDATE deliveries
              SET status = 'pending', attempts = 0, next_at = ?2, delivered_at = NULL
@@ -1019,6 +1116,62 @@ mod tests {
         );
         assert_eq!(s.delivery_counts().unwrap(), (3, 0, 0));
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn outcomes_are_recorded_together_or_not_at_all() {
+        let dir = temp().with_extension("outcomes");
+        let _ = std::fs::remove_dir_all(&dir);
+        let mut s = SqliteStore::open(&dir).unwrap();
+        s.add_subscription(&sub("sub_a", &[], &[], &[])).unwrap();
+        s.commit_follow(&FollowCommit {
+            announcements: vec![
+                ann("a", "task.created", None, None, 1),
+                ann("b", "task.created", None, None, 2),
+            ],
+            ..FollowCommit::default()
+        })
+        .unwrap();
+        let due = s.due_deliveries(10, 10).unwrap();
+        let (a, b) = (due[0].id, due[1].id);
+        s.record_deliveries(&[
+            DeliveryOutcome::Done {
+                id: a,
+                attempts: 1,
+                status: 200,
+                now: 5,
+            },
+            DeliveryOutcome::Failed {
+                id: b,
+                attempts: 1,
+                next_at: Some(50),
+                error: "status 500".into(),
+                status: Some(500),
+            },
+        ])
+        .unwrap();
+        assert_eq!(s.delivery_counts().unwrap(), (1, 1, 0));
+        assert_eq!(s.next_due().unwrap(), Some(50));
+        // An unknown id fails the whole batch: the other outcome in it is not recorded either.
+        let err = s
+            .record_deliveries(&[
+                DeliveryOutcome::Failed {
+                    id: b,
+                    attempts: 2,
+                    next_at: None,
+                    error: "timeout".into(),
+                    status: None,
+                },
+                DeliveryOutcome::Done {
+                    id: 999,
+                    attempts: 1,
+                    status: 200,
+                    now: 6,
+                },
+            ])
+            .unwrap_err();
+        assert_eq!(err.to_string(), "delivery 999 not found");
+        assert_eq!(s.delivery_counts().unwrap(), (1, 1, 0));
     }
 
     #[test]
