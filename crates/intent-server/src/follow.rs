@@ -23,6 +23,7 @@ use intent_core::engine::{Changed, Engine};
 use intent_core::score::DISQUALIFIED;
 use intent_core::time::{Ts, format_timestamp};
 use intent_store::{Announcement, FollowCommit, Store, TaskRow};
+use std::collections::VecDeque;
 use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
@@ -34,6 +35,8 @@ const META_KEY: &str = "#desk";
 const TICK: Duration = Duration::from_secs(1);
 /// How often profiles above the lowest tier are looked at again.
 const SWEEP: Duration = Duration::from_secs(5);
+/// Profiles looked at under one hold of the engine's and the desk's locks.
+const SLICE: usize = 500;
 
 /// A task command.
 #[derive(Debug, Clone)]
@@ -328,63 +331,45 @@ impl Worker {
             for c in changed {
                 match c {
                     Changed::Merged { from, into } => desk.merge(from, into, now, &mut out),
-                    Changed::Profile(p) => {
-                        if let Some(obs) = observation(engine, p, now) {
-                            desk.observe(&obs, now, &mut || details(engine, p, now), &mut out);
+                    // A name from a sweep may have merged into another profile since.
+                    Changed::Profile(p) => match engine.canonical(p) {
+                        Some(c) if c == *p => {
+                            if let Some(obs) = observation(engine, p, now) {
+                                desk.observe(&obs, now, &mut || details(engine, p, now), &mut out);
+                            }
                         }
-                    }
+                        Some(c) => desk.merge(p, &c, now, &mut out),
+                        // Not a profile of the log (a store rebuilt without it): nothing to do.
+                        None => {}
+                    },
                 }
             }
         }
         self.finish(out);
     }
 
-    /// Looks at every profile the desk watches, and, when `all`, at every profile.
-    fn sweep(&mut self, all: bool) {
-        let started = Instant::now();
-        let changed: Vec<Changed> = {
+    /// What a sweep looks at: every profile the desk watches (above the lowest tier), and, when
+    /// `all`, every profile above it that the desk has not seen.
+    fn sweep_list(&self, all: bool) -> VecDeque<Changed> {
+        let desk = self.desk.read().expect("desk");
+        let mut list: VecDeque<Changed> = desk
+            .watched()
+            .map(|p| Changed::Profile(p.to_string()))
+            .collect();
+        if all {
             let live = self.shared.live.read().expect("live state");
             let engine = &live.engine;
-            let desk = self.desk.read().expect("desk");
-            let mut list: Vec<Changed> = Vec::new();
-            for p in desk.watched() {
-                match engine.canonical(p) {
-                    Some(c) if c == p => list.push(Changed::Profile(c)),
-                    Some(c) => list.push(Changed::Merged {
-                        from: p.to_string(),
-                        into: c,
-                    }),
-                    // Gone from the log's profiles: a new plan, or a store rebuilt; treat as
-                    // merged into nothing.
-                    None => {}
-                }
-            }
-            if all {
-                let now = now_ms();
-                let floor = (engine.scorer().plan().levels.len() - 1) as u8;
-                for v in engine.profiles_at(now) {
-                    if v.snapshot.tier != floor || v.snapshot.override_index.is_some() {
-                        let name = engine.key_name(v.key);
-                        if desk.seen(&name).is_none() {
-                            list.push(Changed::Profile(name));
-                        }
+            let floor = (engine.scorer().plan().levels.len() - 1) as u8;
+            for v in engine.profiles_at(now_ms()) {
+                if v.snapshot.tier != floor || v.snapshot.override_index.is_some() {
+                    let name = engine.key_name(v.key);
+                    if desk.seen(&name).is_none() {
+                        list.push_back(Changed::Profile(name));
                     }
                 }
             }
-            list
-        };
-        let n = changed.len();
-        // In slices, so that ingestion waits for the engine's lock for a short while only.
-        for chunk in changed.chunks(2_000) {
-            self.look(chunk);
         }
-        if all {
-            tracing::info!(
-                profiles = n,
-                seconds = started.elapsed().as_secs_f64(),
-                "follow-up desk looked at every profile"
-            );
-        }
+        list
     }
 
     fn tick(&mut self) {
@@ -449,11 +434,18 @@ fn run(w: &mut Worker, rx: Receiver<FollowMsg>) {
     while !w.shared.ready.load(std::sync::atomic::Ordering::Acquire) {
         std::thread::sleep(Duration::from_millis(20));
     }
-    w.sweep(true);
+    // A sweep is looked at a slice at a time between the changes that keep arriving, so that a
+    // long sweep never holds back the announcement of a fresh crossing.
+    let mut sweep = w.sweep_list(true);
+    let mut full_sweep = Some((sweep.len(), Instant::now()));
     let mut next_tick = Instant::now() + TICK;
     let mut next_sweep = Instant::now() + SWEEP;
     loop {
-        let wait = next_tick.saturating_duration_since(Instant::now());
+        let wait = if sweep.is_empty() {
+            next_tick.saturating_duration_since(Instant::now())
+        } else {
+            Duration::ZERO
+        };
         let first = match rx.recv_timeout(wait) {
             Ok(m) => Some(m),
             Err(RecvTimeoutError::Timeout) => None,
@@ -483,7 +475,7 @@ fn run(w: &mut Worker, rx: Receiver<FollowMsg>) {
         changed.sort();
         changed.dedup();
         // In slices, so that ingestion waits for the engine's lock for a short while only.
-        for chunk in changed.chunks(2_000) {
+        for chunk in changed.chunks(SLICE) {
             w.look(chunk);
         }
         if plan_changed {
@@ -497,15 +489,29 @@ fn run(w: &mut Worker, rx: Receiver<FollowMsg>) {
                     .plan(),
             );
             w.desk.write().expect("desk").set_plan(plan);
-            w.sweep(true);
+            sweep = w.sweep_list(true);
+            full_sweep = Some((sweep.len(), Instant::now()));
+        }
+        if !sweep.is_empty() {
+            let slice: Vec<Changed> = sweep.drain(..SLICE.min(sweep.len())).collect();
+            w.look(&slice);
+        }
+        if sweep.is_empty()
+            && let Some((profiles, started)) = full_sweep.take()
+        {
+            tracing::info!(
+                profiles,
+                seconds = started.elapsed().as_secs_f64(),
+                "follow-up desk looked at every profile"
+            );
         }
         let now = Instant::now();
         if now >= next_tick {
             w.tick();
             next_tick = now + TICK;
         }
-        if now >= next_sweep {
-            w.sweep(false);
+        if now >= next_sweep && sweep.is_empty() {
+            sweep = w.sweep_list(false);
             next_sweep = now + SWEEP;
         }
     }
