@@ -204,7 +204,7 @@ pub struct Engine {
 }
 
 /// A profile an ingest touched, for the follow-up desk.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Changed {
     /// It merged into another profile and no longer exists on its own.
     Merged {
@@ -597,6 +597,19 @@ impl Engine {
             .into_iter()
             .map(|i| self.events[i].event())
             .collect()
+    }
+
+    /// The event of a profile's history with this message id, if it has one (ids are compared
+    /// without decoding; only the match is decoded).
+    pub fn find_event(&self, id: &str, message_id: &str) -> Option<Event> {
+        let key = self.key_of(id)?;
+        self.profiles[&key]
+            .members
+            .iter()
+            .flat_map(|&n| self.node_events[n as usize].iter().rev())
+            .map(|&i| &self.events[i])
+            .find(|s| &*s.message_id == message_id)
+            .map(|s| s.event().into_owned())
     }
 
     /// The time of a profile's last event (canonical order), without decoding anything.

@@ -17,7 +17,7 @@ use crate::live::{Job, Opener, Shared};
 use crate::now_ms;
 use intent_core::action::{
     Changes, Desk, DeskPlan, Details, HistoryEvent, Meta, Observation, Seen, Task, TaskError,
-    TaskResult,
+    TaskResult, TaskStatus,
 };
 use intent_core::engine::{Changed, Engine};
 use intent_core::score::DISQUALIFIED;
@@ -210,6 +210,8 @@ struct Worker {
     desk: Arc<RwLock<Desk>>,
     writer: mpsc::Sender<Job>,
     wake: Box<dyn Fn() + Send>,
+    /// The plan version the desk reads observations with.
+    plan_version: i64,
 }
 
 impl Worker {
@@ -309,6 +311,7 @@ impl Worker {
             Ok(desk) => *self.desk.write().expect("desk") = desk,
             Err(e) => tracing::error!(error = %e, "reloading the desk"),
         }
+        self.reconcile();
     }
 
     fn finish(&mut self, changes: Changes) {
@@ -328,21 +331,83 @@ impl Worker {
             let live = self.shared.live.read().expect("live state");
             let engine = &live.engine;
             let mut desk = self.desk.write().expect("desk");
+            // Observations are read with the plan of the engine that made them: a new plan goes
+            // live in the engine first, and its tiers and playbooks must not be read with the
+            // old plan's.
+            if live.plan_version != self.plan_version {
+                desk.set_plan(DeskPlan::of(engine.scorer().plan()));
+                self.plan_version = live.plan_version;
+            }
             for c in changed {
-                match c {
-                    Changed::Merged { from, into } => desk.merge(from, into, now, &mut out),
-                    // A name from a sweep may have merged into another profile since.
-                    Changed::Profile(p) => match engine.canonical(p) {
-                        Some(c) if c == *p => {
-                            if let Some(obs) = observation(engine, p, now) {
-                                desk.observe(&obs, now, &mut || details(engine, p, now), &mut out);
-                            }
+                let (name, merged_into) = match c {
+                    Changed::Merged { from, into } => (from, Some(into)),
+                    Changed::Profile(p) => (p, None),
+                };
+                // Where the id lives now: a later merge may have moved `into` (or a swept
+                // name) on since the change was noted.
+                match engine
+                    .canonical(name)
+                    .or_else(|| merged_into.and_then(|i| engine.canonical(i)))
+                {
+                    Some(c) if c == *name => {
+                        if let Some(obs) = observation(engine, name, now) {
+                            desk.observe(&obs, now, &mut || details(engine, name, now), &mut out);
                         }
-                        Some(c) => desk.merge(p, &c, now, &mut out),
-                        // Not a profile of the log (a store rebuilt without it): nothing to do.
-                        None => {}
-                    },
+                    }
+                    Some(c) => desk.merge(name, &c, now, &mut out),
+                    // Not a profile of the log (a store rebuilt without it): nothing to do.
+                    None => {}
                 }
+            }
+        }
+        self.finish(out);
+    }
+
+    /// Completions whose history event reached the log while their task's commit did not (a
+    /// crash or a failed commit in between) are completed again from that event, so the log and
+    /// the desk agree. Breaches need nothing: the task is still past due and is breached again,
+    /// with the same history id.
+    fn reconcile(&mut self) {
+        let now = now_ms();
+        let mut out = Changes::default();
+        {
+            let live = self.shared.live.read().expect("live state");
+            let engine = &live.engine;
+            let mut desk = self.desk.write().expect("desk");
+            let origin = desk.meta().origin.clone();
+            let open: Vec<(i64, String)> = desk
+                .tasks()
+                .iter()
+                .filter(|t| t.status == TaskStatus::Open)
+                .map(|t| (t.id, t.profile.clone()))
+                .collect();
+            for (id, profile) in open {
+                let message_id = format!("task-{origin}-{id}-completed");
+                let Some(e) = engine.find_event(&profile, &message_id) else {
+                    continue;
+                };
+                let text = |k: &str| {
+                    e.properties
+                        .get(k)
+                        .and_then(|v| v.as_str())
+                        .map(str::to_string)
+                };
+                let Some(result) = text("result").as_deref().and_then(TaskResult::parse) else {
+                    continue;
+                };
+                let who = text("owner").unwrap_or_else(|| "unknown".into());
+                tracing::warn!(
+                    task = id,
+                    "completing a task from its history event (its commit was lost)"
+                );
+                let _ = desk.complete(
+                    id,
+                    result,
+                    text("note"),
+                    &who,
+                    e.timestamp.max(0).min(now),
+                    &mut out,
+                );
             }
         }
         self.finish(out);
@@ -422,6 +487,7 @@ pub fn start(
         desk: desk.clone(),
         writer,
         wake,
+        plan_version: -1,
     };
     std::thread::Builder::new()
         .name("intent-follow".into())
@@ -434,6 +500,7 @@ fn run(w: &mut Worker, rx: Receiver<FollowMsg>) {
     while !w.shared.ready.load(std::sync::atomic::Ordering::Acquire) {
         std::thread::sleep(Duration::from_millis(20));
     }
+    w.reconcile();
     // A sweep is looked at a slice at a time between the changes that keep arriving, so that a
     // long sweep never holds back the announcement of a fresh crossing.
     let mut sweep = w.sweep_list(true);
@@ -472,23 +539,16 @@ fn run(w: &mut Worker, rx: Receiver<FollowMsg>) {
                 }
             }
         }
-        changed.sort();
-        changed.dedup();
+        // Once each, in the order the changes happened (a merge noted later may move a profile
+        // a merge noted earlier moved into).
+        let mut once = std::collections::HashSet::new();
+        changed.retain(|c| once.insert(c.clone()));
         // In slices, so that ingestion waits for the engine's lock for a short while only.
         for chunk in changed.chunks(SLICE) {
             w.look(chunk);
         }
         if plan_changed {
-            let plan = DeskPlan::of(
-                w.shared
-                    .live
-                    .read()
-                    .expect("live state")
-                    .engine
-                    .scorer()
-                    .plan(),
-            );
-            w.desk.write().expect("desk").set_plan(plan);
+            // The desk takes the new plan in its next look; everyone is looked at again.
             sweep = w.sweep_list(true);
             full_sweep = Some((sweep.len(), Instant::now()));
         }

@@ -212,7 +212,9 @@ async fn snooze(
             let d = Duration::parse(d).map_err(|e| {
                 ApiError::bad_request("invalid_body", format!("`for`: {e}")).field("for")
             })?;
-            now_ms() + d.millis()
+            now_ms().checked_add(d.millis()).ok_or_else(|| {
+                ApiError::bad_request("invalid_body", "`for` is too long").field("for")
+            })?
         }
         (Some(_), Some(_)) => {
             return Err(

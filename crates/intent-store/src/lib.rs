@@ -432,8 +432,9 @@ pub trait Webhooks {
         limit: usize,
         before: Option<i64>,
     ) -> Result<Vec<Delivery>>;
-    /// Makes a delivery pending again, due now, with its attempts reset ([`Error::NotFound`]
-    /// when there is none by that id).
+    /// Makes a delivery due now: a delivered or dead one pending again with its attempts reset,
+    /// a pending one (whose attempt may be in flight) only sooner ([`Error::NotFound`] when
+    /// there is none by that id).
     fn replay(&mut self, id: i64, now: i64) -> Result<()>;
     /// Deliveries by status: `(pending, delivered, dead)`.
     fn delivery_counts(&self) -> Result<(i64, i64, i64)>;

@@ -776,9 +776,12 @@ impl Webhooks for SqliteStore {
     fn replay(&mut self, id: i64, now: i64) -> Result<()> {
         let lock = Arc::clone(&self.writing);
         let _writing = hold(&lock);
+        // A pending delivery may have an attempt in flight, whose end will set its attempts:
+        // it is only made due now. A delivered or dead one starts over.
         let n = self.conn.execute(
             "UPDATE deliveries
-             SET status = 'pending', attempts = 0, next_at = ?2, delivered_at = NULL
+             SET attempts = CASE WHEN status = 'pending' THEN attempts ELSE 0 END,
+                 status = 'pending', next_at = ?2, delivered_at = NULL
              WHERE id = ?1",
             params![id, now],
         )?;
@@ -1152,6 +1155,15 @@ mod tests {
         .unwrap();
         assert_eq!(s.delivery_counts().unwrap(), (1, 1, 0));
         assert_eq!(s.next_due().unwrap(), Some(50));
+        // Replaying a pending delivery (its attempt may be in flight) only makes it due now.
+        s.replay(b, 7).unwrap();
+        let pending = s.due_deliveries(7, 10).unwrap();
+        assert_eq!((pending[0].id, pending[0].attempts), (b, 1));
+        // A delivered one starts over.
+        s.replay(a, 8).unwrap();
+        assert_eq!(s.delivery_counts().unwrap(), (2, 0, 0));
+        let again = s.due_deliveries(8, 10).unwrap();
+        assert_eq!(again.iter().find(|d| d.id == a).unwrap().attempts, 0);
         // An unknown id fails the whole batch: the other outcome in it is not recorded either.
         let err = s
             .record_deliveries(&[
@@ -1171,7 +1183,7 @@ mod tests {
             ])
             .unwrap_err();
         assert_eq!(err.to_string(), "delivery 999 not found");
-        assert_eq!(s.delivery_counts().unwrap(), (1, 1, 0));
+        assert_eq!(s.delivery_counts().unwrap(), (2, 0, 0));
     }
 
     #[test]

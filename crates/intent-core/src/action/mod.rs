@@ -455,11 +455,11 @@ impl DeskPlan {
         }
     }
 
-    fn tier_name(&self, tier: u8) -> &str {
+    fn tier_name(&self, tier: u8) -> Option<&str> {
         if tier == DISQUALIFIED {
-            "disqualified"
+            Some("disqualified")
         } else {
-            &self.levels[tier as usize]
+            self.levels.get(tier as usize).map(String::as_str)
         }
     }
 
@@ -612,7 +612,11 @@ impl Desk {
         out: &mut Changes,
     ) {
         let floor = self.plan.floor().to_string();
-        let to = self.plan.tier_name(obs.tier).to_string();
+        // An observation made with another plan than the desk's names no tier here: it is the
+        // caller's to look again once the desk has that plan.
+        let Some(to) = self.plan.tier_name(obs.tier).map(str::to_string) else {
+            return;
+        };
         let override_id = obs
             .override_index
             .and_then(|i| self.plan.overrides.get(i))

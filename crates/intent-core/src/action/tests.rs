@@ -294,6 +294,14 @@ fn merging_moves_or_closes_the_task() {
 }
 
 #[test]
+fn an_observation_from_another_plan_changes_nothing() {
+    let mut d = desk();
+    // The test plan has three tiers: index 3 is a tier of some other plan.
+    assert!(observe(&mut d, &obs("user:a", 3, None), 0).is_empty());
+    assert!(d.tasks().is_empty());
+}
+
+#[test]
 fn disqualified_closes_the_task_with_the_reason() {
     let mut d = desk();
     observe(&mut d, &obs("user:a", 0, None), 0);

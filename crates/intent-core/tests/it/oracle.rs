@@ -299,3 +299,44 @@ fn projection_rejects_what_full_decoding_rejects() {
         }
     }
 }
+
+#[test]
+fn changes_and_events_are_found_across_a_merge() {
+    let mut e = Engine::new(Scorer::new(shipped("showroom.yaml")));
+    e.track_changes(true);
+    let msg = |id: &str, body: Value| {
+        let mut v = body;
+        v["messageId"] = json!(id);
+        v["timestamp"] = json!("2026-03-01T10:00:00Z");
+        Event::from_json(&v.to_string(), || unreachable!()).unwrap()
+    };
+    e.ingest(msg(
+        "k1",
+        json!({"type": "track", "anonymousId": "kiosk-1", "event": "CTA Tapped", "properties": {"cta": "ask_person"}}),
+    ));
+    assert_eq!(
+        e.take_changed(),
+        [intent_core::engine::Changed::Profile("anon:kiosk-1".into())]
+    );
+    e.ingest(msg(
+        "i1",
+        json!({"type": "identify", "anonymousId": "kiosk-1", "userId": "jan"}),
+    ));
+    let changed = e.take_changed();
+    assert!(
+        changed.contains(&intent_core::engine::Changed::Merged {
+            from: "anon:kiosk-1".into(),
+            into: "user:jan".into()
+        }),
+        "{changed:?}"
+    );
+    assert!(changed.contains(&intent_core::engine::Changed::Profile("user:jan".into())));
+    // The kiosk's event is in the merged profile's history, found by its id.
+    let found = e.find_event("user:jan", "k1").expect("found");
+    assert_eq!(
+        found.properties.get("cta").and_then(|v| v.as_str()),
+        Some("ask_person")
+    );
+    assert!(e.find_event("user:jan", "nope").is_none());
+    assert!(e.take_changed().is_empty());
+}
