@@ -185,25 +185,51 @@ fn who(caller: &crate::auth::Caller, b: &ActionBody) -> String {
         .unwrap_or_else(|| caller.name.clone())
 }
 
-async fn claim(
-    State(state): State<AppState>,
+/// One task command: authenticate, read the body, make the command from it, run it.
+async fn act(
+    state: AppState,
     headers: HeaderMap,
-    Path(id): Path<String>,
+    id: String,
     bytes: axum::body::Bytes,
+    make: fn(&ActionBody) -> ApiResult<Command>,
 ) -> ApiResult<Json<Value>> {
     let caller = state.keys.admin(&headers)?;
     let b = body(&bytes)?;
-    run(&state, task_id(&id)?, Command::Claim, who(&caller, &b)).await
+    let command = make(&b)?;
+    run(&state, task_id(&id)?, command, who(&caller, &b)).await
+}
+
+type Action = (State<AppState>, HeaderMap, Path<String>);
+
+async fn claim(
+    (State(state), headers, Path(id)): Action,
+    bytes: axum::body::Bytes,
+) -> ApiResult<Json<Value>> {
+    act(state, headers, id, bytes, |_| Ok(Command::Claim)).await
 }
 
 async fn snooze(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    Path(id): Path<String>,
+    (State(state), headers, Path(id)): Action,
     bytes: axum::body::Bytes,
 ) -> ApiResult<Json<Value>> {
-    let caller = state.keys.admin(&headers)?;
-    let b = body(&bytes)?;
+    act(state, headers, id, bytes, snooze_command).await
+}
+
+async fn reassign(
+    (State(state), headers, Path(id)): Action,
+    bytes: axum::body::Bytes,
+) -> ApiResult<Json<Value>> {
+    act(state, headers, id, bytes, reassign_command).await
+}
+
+async fn complete(
+    (State(state), headers, Path(id)): Action,
+    bytes: axum::body::Bytes,
+) -> ApiResult<Json<Value>> {
+    act(state, headers, id, bytes, complete_command).await
+}
+
+fn snooze_command(b: &ActionBody) -> ApiResult<Command> {
     let until = match (&b.until, &b.duration) {
         (Some(u), None) => parse_timestamp(u).map_err(|e| {
             ApiError::bad_request("invalid_body", format!("`until`: {e}")).field("until")
@@ -237,67 +263,31 @@ async fn snooze(
         )
         .field("until"));
     }
-    run(
-        &state,
-        task_id(&id)?,
-        Command::Snooze(until),
-        who(&caller, &b),
-    )
-    .await
+    Ok(Command::Snooze(until))
 }
 
-async fn reassign(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-    bytes: axum::body::Bytes,
-) -> ApiResult<Json<Value>> {
-    let caller = state.keys.admin(&headers)?;
-    let b = body(&bytes)?;
-    let owner = b
-        .owner
+fn reassign_command(b: &ActionBody) -> ApiResult<Command> {
+    b.owner
         .clone()
         .filter(|o| !o.trim().is_empty())
-        .ok_or_else(|| {
-            ApiError::bad_request("invalid_body", "give the new `owner`").field("owner")
-        })?;
-    run(
-        &state,
-        task_id(&id)?,
-        Command::Reassign(owner),
-        who(&caller, &b),
-    )
-    .await
+        .map(Command::Reassign)
+        .ok_or_else(|| ApiError::bad_request("invalid_body", "give the new `owner`").field("owner"))
 }
 
-async fn complete(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-    bytes: axum::body::Bytes,
-) -> ApiResult<Json<Value>> {
-    let caller = state.keys.admin(&headers)?;
-    let b = body(&bytes)?;
-    let names: Vec<&str> = TaskResult::ALL.iter().map(|r| r.as_str()).collect();
+fn complete_command(b: &ActionBody) -> ApiResult<Command> {
     let result = b
         .result
         .as_deref()
         .and_then(TaskResult::parse)
         .ok_or_else(|| {
+            let names: Vec<&str> = TaskResult::ALL.iter().map(|r| r.as_str()).collect();
             ApiError::bad_request(
                 "invalid_body",
                 format!("give a `result`: one of {}", names.join(", ")),
             )
             .field("result")
         })?;
-    let who = who(&caller, &b);
-    run(
-        &state,
-        task_id(&id)?,
-        Command::Complete(result, b.note),
-        who,
-    )
-    .await
+    Ok(Command::Complete(result, b.note.clone()))
 }
 
 #[derive(Deserialize)]
