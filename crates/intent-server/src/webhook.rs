@@ -235,6 +235,8 @@ enum Answer {
         error: String,
         /// The status, when an answer came.
         status: Option<u16>,
+        /// How long the receiver asked us to wait (`Retry-After` in seconds, on 429 and 503).
+        retry_after: Option<Duration>,
     },
 }
 
@@ -314,6 +316,7 @@ impl Dispatcher {
             in_flight: HashSet::new(),
             subscriptions: HashMap::new(),
             loaded: None,
+            gone: Vec::new(),
         };
         std::thread::Builder::new()
             .name("intent-webhook".into())
@@ -354,6 +357,7 @@ fn work(
         .unwrap_or_else(|_| Answer::Failed {
             error: "the request panicked".into(),
             status: None,
+            retry_after: None,
         });
         let done = Done {
             delivery: job.delivery,
@@ -376,6 +380,7 @@ fn attempt(agent: &ureq::Agent, timeout: Duration, job: &Job) -> Answer {
             return Answer::Failed {
                 error: e.to_string(),
                 status: None,
+                retry_after: None,
             };
         }
     };
@@ -396,6 +401,12 @@ fn attempt(agent: &ureq::Agent, timeout: Duration, job: &Job) -> Answer {
                 let _ = std::io::copy(&mut body, &mut std::io::sink());
                 return Answer::Delivered(status);
             }
+            let retry_after = matches!(status, 429 | 503)
+                .then(|| response.headers().get("retry-after"))
+                .flatten()
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.trim().parse::<u64>().ok())
+                .map(Duration::from_secs);
             let mut head = Vec::new();
             let _ = response
                 .body_mut()
@@ -410,6 +421,7 @@ fn attempt(agent: &ureq::Agent, timeout: Duration, job: &Job) -> Answer {
             Answer::Failed {
                 error,
                 status: Some(status),
+                retry_after,
             }
         }
         Err(ureq::Error::Timeout(_)) => timed_out(timeout),
@@ -417,6 +429,7 @@ fn attempt(agent: &ureq::Agent, timeout: Duration, job: &Job) -> Answer {
         Err(e) => Answer::Failed {
             error: format!("request failed: {e}"),
             status: None,
+            retry_after: None,
         },
     }
 }
@@ -425,6 +438,7 @@ fn timed_out(timeout: Duration) -> Answer {
     Answer::Failed {
         error: format!("timeout: no answer within {timeout:?}"),
         status: None,
+        retry_after: None,
     }
 }
 
@@ -440,6 +454,8 @@ struct Coordinator {
     subscriptions: HashMap<String, Subscription>,
     /// When the subscriptions were loaded.
     loaded: Option<Instant>,
+    /// Subscriptions whose receiver answered 410 Gone, to disable.
+    gone: Vec<String>,
 }
 
 impl Coordinator {
@@ -467,6 +483,19 @@ impl Coordinator {
             {
                 // Unrecorded, the deliveries stay pending and are sent again: at least once.
                 tracing::warn!(error = %e, attempts = ended.len(), "recording webhook attempts");
+            }
+            for id in std::mem::take(&mut self.gone) {
+                match self.store.remove_subscription(&id) {
+                    Ok(()) => tracing::warn!(
+                        subscription = %id,
+                        "the receiver answered 410 Gone: subscription disabled"
+                    ),
+                    Err(e) => {
+                        tracing::warn!(subscription = %id, error = %e, "disabling a gone subscription")
+                    }
+                }
+                // Its other pending deliveries are dead-lettered on the next look.
+                self.loaded = None;
             }
         }
     }
@@ -586,9 +615,22 @@ impl Coordinator {
                     now,
                 }
             }
-            Answer::Failed { error, status } => {
-                let next_at = (attempts < self.config.attempts).then(|| {
-                    let delay = retry_delay(&self.config, attempts, jitter());
+            Answer::Failed {
+                error,
+                status,
+                retry_after,
+            } => {
+                // 410 Gone: the receiver says the endpoint is no more (Standard Webhooks):
+                // this delivery is dead and the subscription is disabled.
+                let gone = status == Some(410);
+                if gone && !self.gone.contains(&d.subscription) {
+                    self.gone.push(d.subscription.clone());
+                }
+                let next_at = (attempts < self.config.attempts && !gone).then(|| {
+                    let mut delay = retry_delay(&self.config, attempts, jitter());
+                    if let Some(asked) = retry_after {
+                        delay = delay.max(asked.min(self.config.max_backoff));
+                    }
                     now.saturating_add(i64::try_from(delay.as_millis()).unwrap_or(i64::MAX))
                 });
                 let outcome = if next_at.is_some() { "failed" } else { "dead" };
@@ -819,8 +861,14 @@ mod tests {
         };
         std::thread::sleep(reply.delay);
         let text = format!("answer {}", reply.status);
+        // A 503 asks for a second's pause, as a busy receiver would.
+        let retry_after = if reply.status == 503 {
+            "retry-after: 1\r\n"
+        } else {
+            ""
+        };
         let response = format!(
-            "HTTP/1.1 {} X\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{text}",
+            "HTTP/1.1 {} X\r\ncontent-length: {}\r\n{retry_after}connection: close\r\n\r\n{text}",
             reply.status,
             text.len()
         );
@@ -1000,6 +1048,47 @@ mod tests {
             (2, 1)
         );
         assert_eq!(count(&metrics, "dead"), 0);
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn retry_after_is_honoured_and_410_disables_the_subscription() {
+        let (opener, mut store, dir) = store("gone");
+        let busy = Reply {
+            status: 503,
+            delay: Duration::ZERO,
+        };
+        let gone = Reply {
+            status: 410,
+            delay: Duration::ZERO,
+        };
+        let endpoint = Endpoint::start(&[busy], OK);
+        let leaving = Endpoint::start(&[gone], OK);
+        subscribe(&mut *store, "sub_busy", &endpoint.url, &new_secret());
+        subscribe(&mut *store, "sub_gone", &leaving.url, &new_secret());
+        announce(&mut *store, "ev_1");
+        let metrics = Metrics::default();
+        let started = Instant::now();
+        let _dispatcher = Dispatcher::start(opener, quick(), &metrics).unwrap();
+        // The busy receiver asked for 1 s: the retry waits that long, not the 50 ms backoff.
+        let d = wait_for(&*store, "ev_1", "sub_busy", |d| {
+            d.status == DeliveryStatus::Delivered
+        });
+        assert!(
+            started.elapsed() >= Duration::from_millis(950),
+            "{:?}",
+            started.elapsed()
+        );
+        assert_eq!((d.attempts, d.last_status), (2, Some(200)));
+        // The gone receiver's delivery is dead after one attempt, and its subscription is off.
+        let d = wait_for(&*store, "ev_1", "sub_gone", |d| {
+            d.status == DeliveryStatus::Dead
+        });
+        assert_eq!((d.attempts, d.last_status), (1, Some(410)));
+        let subs = store.subscriptions().unwrap();
+        let off: Vec<(&str, bool)> = subs.iter().map(|s| (s.id.as_str(), s.disabled)).collect();
+        assert_eq!(off, [("sub_busy", false), ("sub_gone", true)]);
+        leaving.received(|requests| assert_eq!(requests.len(), 1));
         let _ = std::fs::remove_dir_all(dir);
     }
 
