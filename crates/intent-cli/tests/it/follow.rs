@@ -3,8 +3,8 @@
 //! across a restart), retries, the dead-letter list and replay, `kill -9` in the middle of a
 //! delivery, and subscription filters.
 
+use super::process::{self, Process, basic, key};
 use super::root;
-use base64::Engine as _;
 use intent_core::time::parse_timestamp;
 use intent_server::webhook::verify;
 use serde_json::{Value, json};
@@ -12,7 +12,7 @@ use std::collections::{HashMap, HashSet, VecDeque};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -20,23 +20,7 @@ use std::time::{Duration, Instant};
 const PATIENCE: Duration = Duration::from_secs(15);
 
 fn data_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("intent-follow-it-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    dir
-}
-
-fn key(data: &Path, kind: &str) -> String {
-    let out = Command::new(env!("CARGO_BIN_EXE_intent"))
-        .args(["keys", "create", "--kind", kind, "--name", "test", "--data"])
-        .arg(data)
-        .output()
-        .expect("run intent keys");
-    assert!(
-        out.status.success(),
-        "intent keys create succeeds: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap().trim().to_string()
+    process::data_dir("follow", name)
 }
 
 /// Polls `probe` until it gives a value; fails naming `what` after [`PATIENCE`].
@@ -54,74 +38,25 @@ fn wait_for<T>(what: &str, mut probe: impl FnMut() -> Option<T>) -> T {
     }
 }
 
-/// A running `intent serve` with the showroom plan; killed (SIGKILL) when dropped.
+/// A running `intent serve` with the showroom plan and its keys; killed (SIGKILL) when dropped.
 struct Server {
-    child: Child,
-    url: String,
+    process: Process,
     admin: String,
     write: String,
 }
 
 impl Server {
     fn start(data: &Path, admin: &str, write: &str, extra: &[&str]) -> Server {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_intent"))
-            .args(["serve", "--listen", "127.0.0.1:0", "--data"])
-            .arg(data)
-            .arg("--plan")
-            .arg(root().join("plans/showroom.yaml"))
-            .args(extra)
-            .current_dir(root())
-            .env("INTENT_LOG", "warn")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("start intent serve");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let url = line
-            .trim()
-            .strip_prefix("listening on ")
-            .unwrap_or_else(|| panic!("expected `listening on ADDR` first, got {line:?}"))
-            .to_string();
-        let server = Server {
-            child,
-            url,
+        let process = Process::start(data, &root().join("plans/showroom.yaml"), extra, PATIENCE);
+        Server {
+            process,
             admin: admin.to_string(),
             write: write.to_string(),
-        };
-        wait_for("the server to be ready", || {
-            (server.get_as("/readyz", None).0 == 200).then_some(())
-        });
-        server
-    }
-
-    fn agent() -> ureq::Agent {
-        ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .timeout_global(Some(Duration::from_secs(30)))
-            .build()
-            .into()
-    }
-
-    fn answer(res: Result<ureq::http::Response<ureq::Body>, ureq::Error>) -> (u16, Value) {
-        match res {
-            Ok(mut res) => {
-                let status = res.status().as_u16();
-                let text = res.body_mut().read_to_string().unwrap_or_default();
-                (status, serde_json::from_str(&text).unwrap_or(Value::Null))
-            }
-            Err(_) => (0, Value::Null),
         }
     }
 
     fn get_as(&self, path: &str, token: Option<&str>) -> (u16, Value) {
-        let mut req = Self::agent().get(format!("{}{path}", self.url));
-        if let Some(t) = token {
-            req = req.header("Authorization", format!("Bearer {t}"));
-        }
-        Self::answer(req.call())
+        self.process.get(path, token)
     }
 
     /// GETs with the admin token; expects 200.
@@ -133,25 +68,13 @@ impl Server {
 
     /// POSTs with the admin token.
     fn post(&self, path: &str, body: &Value) -> (u16, Value) {
-        Self::answer(
-            Self::agent()
-                .post(format!("{}{path}", self.url))
-                .header("Authorization", format!("Bearer {}", self.admin))
-                .header("Content-Type", "application/json")
-                .send(body.to_string()),
-        )
+        self.process
+            .post_as(path, &format!("Bearer {}", self.admin), body)
     }
 
     /// Sends one Segment message with the write key; expects it acknowledged.
     fn send(&self, path: &str, message: &Value) {
-        let basic = base64::engine::general_purpose::STANDARD.encode(format!("{}:", self.write));
-        let (status, body) = Self::answer(
-            Self::agent()
-                .post(format!("{}{path}", self.url))
-                .header("Authorization", format!("Basic {basic}"))
-                .header("Content-Type", "application/json")
-                .send(message.to_string()),
-        );
+        let (status, body) = self.process.post_as(path, &basic(&self.write), message);
         assert_eq!(status, 200, "POST {path} acknowledges {message}: {body}");
     }
 
@@ -192,16 +115,8 @@ impl Server {
         v["tasks"].as_array().cloned().unwrap_or_default()
     }
 
-    fn kill9(mut self) {
-        self.child.kill().unwrap();
-        self.child.wait().unwrap();
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+    fn kill9(self) {
+        self.process.kill9();
     }
 }
 
@@ -585,7 +500,7 @@ fn a_hot_lead_goes_end_to_end() {
     let intent = |args: &[&str]| {
         let out = Command::new(env!("CARGO_BIN_EXE_intent"))
             .args(args)
-            .args(["--url", &server.url, "--token", &a])
+            .args(["--url", &server.process.url, "--token", &a])
             .env("CI", "true")
             .output()
             .expect("run intent");

@@ -378,4 +378,5 @@ fn the_first_copy_of_a_message_id_wins_across_blocks() {
 }
 
 mod follow;
+mod process;
 mod serve;

@@ -1,138 +1,46 @@
 //! `intent serve` as a real process: keys made by the CLI, ingestion over a socket, restarts
 //! that rebuild live state from the log, `kill -9` in the middle of a load, plan files watched.
 
+use super::process::{self, Process, basic, key};
 use super::root;
-use base64::Engine as _;
 use serde_json::{Value, json};
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 fn data_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("intent-serve-it-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    dir
-}
-
-fn key(data: &Path, kind: &str) -> String {
-    let out = Command::new(env!("CARGO_BIN_EXE_intent"))
-        .args(["keys", "create", "--kind", kind, "--name", "test", "--data"])
-        .arg(data)
-        .output()
-        .expect("run intent keys");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap().trim().to_string()
+    process::data_dir("serve", name)
 }
 
 /// A running `intent serve`; killed (SIGKILL) when dropped.
-struct Server {
-    child: Child,
-    url: String,
-}
+struct Server(Process);
 
 impl Server {
     fn start(data: &Path, plan: &Path, extra: &[&str]) -> Server {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_intent"))
-            .args(["serve", "--listen", "127.0.0.1:0", "--data"])
-            .arg(data)
-            .arg("--plan")
-            .arg(plan)
-            .args(extra)
-            .current_dir(root())
-            .env("INTENT_LOG", "warn")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("start intent serve");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let url = line
-            .trim()
-            .strip_prefix("listening on ")
-            .unwrap_or_else(|| panic!("unexpected first line: {line:?}"))
-            .to_string();
-        let server = Server { child, url };
-        let started = Instant::now();
-        loop {
-            let (status, _) = server.get("/readyz", None);
-            if status == 200 {
-                break;
-            }
-            assert!(started.elapsed() < Duration::from_secs(60), "not ready");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        server
+        Server(Process::start(data, plan, extra, Duration::from_secs(60)))
     }
 
     fn agent() -> ureq::Agent {
-        ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .timeout_global(Some(Duration::from_secs(30)))
-            .build()
-            .into()
+        Process::agent()
     }
 
     fn get(&self, path: &str, token: Option<&str>) -> (u16, Value) {
-        let mut req = Self::agent().get(format!("{}{path}", self.url));
-        if let Some(t) = token {
-            req = req.header("Authorization", format!("Bearer {t}"));
-        }
-        match req.call() {
-            Ok(mut res) => {
-                let status = res.status().as_u16();
-                let text = res.body_mut().read_to_string().unwrap_or_default();
-                (status, serde_json::from_str(&text).unwrap_or(Value::Null))
-            }
-            Err(_) => (0, Value::Null),
-        }
+        self.0.get(path, token)
     }
 
     fn post(&self, path: &str, write_key: &str, body: &Value) -> (u16, Value) {
-        post(&Self::agent(), &self.url, path, write_key, body)
+        self.0.post_as(path, &basic(write_key), body)
     }
 
-    fn kill9(mut self) {
-        self.child.kill().unwrap();
-        self.child.wait().unwrap();
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+    fn kill9(self) {
+        self.0.kill9();
     }
 }
 
 fn post(agent: &ureq::Agent, url: &str, path: &str, write_key: &str, body: &Value) -> (u16, Value) {
-    let res = agent
-        .post(format!("{url}{path}"))
-        .header(
-            "Authorization",
-            format!(
-                "Basic {}",
-                base64::engine::general_purpose::STANDARD.encode(format!("{write_key}:"))
-            ),
-        )
-        .header("Content-Type", "application/json")
-        .send(body.to_string());
-    match res {
-        Ok(mut res) => {
-            let status = res.status().as_u16();
-            let text = res.body_mut().read_to_string().unwrap_or_default();
-            (status, serde_json::from_str(&text).unwrap_or(Value::Null))
-        }
-        Err(_) => (0, Value::Null),
-    }
+    process::post_as(agent, url, path, &basic(write_key), body)
 }
 
 fn showroom() -> PathBuf {
@@ -220,7 +128,7 @@ fn kill_9_mid_load_loses_no_acknowledged_event_and_applies_no_half_batch() {
     let w = key(&data, "write");
     let a = key(&data, "admin");
     let server = Server::start(&data, &showroom(), &[]);
-    let url = server.url.clone();
+    let url = server.0.url.clone();
     let stop = Arc::new(AtomicBool::new(false));
     let acked = Arc::new(Mutex::new(Vec::<String>::new()));
     let sent = Arc::new(Mutex::new(Vec::<String>::new()));
@@ -304,7 +212,7 @@ fn kill_9_mid_load_loses_no_acknowledged_event_and_applies_no_half_batch() {
     );
     let (status, _) = post(
         &agent,
-        &server.url,
+        &server.0.url,
         "/v1/track",
         &w,
         &json!({"userId": "after", "event": "X"}),
@@ -511,7 +419,7 @@ fn intent_send_posts_generated_history() {
             .args([
                 "send",
                 "--url",
-                &server.url,
+                &server.0.url,
                 "--write-key",
                 &w,
                 "--batch",
