@@ -489,10 +489,33 @@ struct AtQuery {
 
 /// `?at=` (an ISO-8601 moment) or the clock.
 fn moment(text: Option<&str>) -> ApiResult<Ts> {
+    Ok(query_time("at", text)?.unwrap_or_else(now_ms))
+}
+
+/// An ISO-8601 moment in the query parameter `field`, when given.
+pub(crate) fn query_time(field: &'static str, text: Option<&str>) -> ApiResult<Option<Ts>> {
     match text.filter(|t| !t.is_empty()) {
-        None => Ok(now_ms()),
-        Some(t) => parse_timestamp(t)
-            .map_err(|e| ApiError::bad_request("invalid_query", format!("`at`: {e}")).field("at")),
+        None => Ok(None),
+        Some(t) => parse_timestamp(t).map(Some).map_err(|e| {
+            ApiError::bad_request("invalid_query", format!("`{field}`: {e}")).field(field)
+        }),
+    }
+}
+
+/// A `tier` filter: the index of one of the plan's tiers (`levels`, highest first), or
+/// [`DISQUALIFIED`]; `None` when not given.
+pub(crate) fn tier_filter(levels: &[&str], text: Option<&str>) -> ApiResult<Option<u8>> {
+    match text {
+        None | Some("") => Ok(None),
+        Some("disqualified") => Ok(Some(DISQUALIFIED)),
+        Some(t) => match levels.iter().position(|l| *l == t) {
+            Some(i) => Ok(Some(i as u8)),
+            None => Err(ApiError::bad_request(
+                "invalid_filter",
+                format!("no tier `{t}`; the plan's tiers are {}", levels.join(", ")),
+            )
+            .field("tier")),
+        },
     }
 }
 
@@ -625,23 +648,8 @@ async fn queue(
     let live = read_live(&state);
     let engine = &live.engine;
     let plan = engine.scorer().plan();
-    let tier = match q.tier.as_deref() {
-        None | Some("") => None,
-        Some("disqualified") => Some(DISQUALIFIED),
-        Some(t) => Some(
-            plan.levels
-                .iter()
-                .position(|l| l.name == t)
-                .ok_or_else(|| {
-                    let names: Vec<&str> = plan.levels.iter().map(|l| l.name.as_str()).collect();
-                    ApiError::bad_request(
-                        "invalid_filter",
-                        format!("no tier `{t}`; the plan's tiers are {}", names.join(", ")),
-                    )
-                    .field("tier")
-                })? as u8,
-        ),
-    };
+    let names: Vec<&str> = plan.levels.iter().map(|l| l.name.as_str()).collect();
+    let tier = tier_filter(&names, q.tier.as_deref())?;
     // A filter on a name no event ever carried matches nothing.
     let label = |text: &Option<String>| -> Option<Option<u16>> {
         text.as_deref()

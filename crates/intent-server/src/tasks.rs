@@ -77,16 +77,8 @@ async fn list(
     };
     let now = now_ms();
     let desk = state.follow.desk.read().expect("desk");
-    if let Some(t) = &filter.tier {
-        let levels = &desk.plan().levels;
-        if t != "disqualified" && !levels.contains(t) {
-            return Err(ApiError::bad_request(
-                "invalid_filter",
-                format!("no tier `{t}`; the plan's tiers are {}", levels.join(", ")),
-            )
-            .field("tier"));
-        }
-    }
+    let levels: Vec<&str> = desk.plan().levels.iter().map(String::as_str).collect();
+    crate::api::tier_filter(&levels, filter.tier.as_deref())?;
     let all = desk.queue(&filter, now);
     let limit = q.limit.unwrap_or(50).clamp(1, 1000);
     let offset = q.offset.unwrap_or(0);
@@ -302,17 +294,9 @@ async fn sla(
     Query(q): Query<SlaQuery>,
 ) -> ApiResult<Json<Value>> {
     state.keys.admin(&headers)?;
-    let time = |field: &'static str, v: &Option<String>, default: i64| -> ApiResult<i64> {
-        match v.as_deref().filter(|s| !s.is_empty()) {
-            None => Ok(default),
-            Some(t) => parse_timestamp(t).map_err(|e| {
-                ApiError::bad_request("invalid_query", format!("`{field}`: {e}")).field(field)
-            }),
-        }
-    };
     let now = now_ms();
-    let from = time("from", &q.from, i64::MIN)?;
-    let to = time("to", &q.to, i64::MAX)?;
+    let from = crate::api::query_time("from", q.from.as_deref())?.unwrap_or(i64::MIN);
+    let to = crate::api::query_time("to", q.to.as_deref())?.unwrap_or(i64::MAX);
     let desk = state.follow.desk.read().expect("desk");
     let report = sla_report(desk.tasks(), &desk.plan().follow, from, to, now);
     let mut v = serde_json::to_value(&report).expect("JSON");

@@ -403,27 +403,8 @@ pub trait Webhooks {
         error: &str,
         status: Option<u16>,
     ) -> Result<()>;
-    /// Records several attempts' ends at once (one transaction where the backend has them).
-    fn record_deliveries(&mut self, outcomes: &[DeliveryOutcome]) -> Result<()> {
-        for o in outcomes {
-            match o {
-                DeliveryOutcome::Done {
-                    id,
-                    attempts,
-                    status,
-                    now,
-                } => self.delivery_done(*id, *attempts, *status, *now)?,
-                DeliveryOutcome::Failed {
-                    id,
-                    attempts,
-                    next_at,
-                    error,
-                    status,
-                } => self.delivery_failed(*id, *attempts, *next_at, error, *status)?,
-            }
-        }
-        Ok(())
-    }
+    /// Records several attempts' ends at once, in one transaction: all of them or none.
+    fn record_deliveries(&mut self, outcomes: &[DeliveryOutcome]) -> Result<()>;
     /// Deliveries, newest first, filtered by status and subscription, before id `before`.
     fn deliveries(
         &self,
