@@ -599,6 +599,17 @@ impl Engine {
             .collect()
     }
 
+    /// A profile's traits: every trait its events carried, the latest value of each.
+    pub fn traits(&self, id: &str) -> serde_json::Map<String, serde_json::Value> {
+        let mut traits = serde_json::Map::new();
+        for e in self.timeline(id) {
+            for (k, v) in e.traits.iter() {
+                traits.insert(k.to_string(), v.clone());
+            }
+        }
+        traits
+    }
+
     /// The event of a profile's history with this message id, if it has one (ids are compared
     /// without decoding; only the match is decoded).
     pub fn find_event(&self, id: &str, message_id: &str) -> Option<Event> {

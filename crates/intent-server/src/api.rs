@@ -538,12 +538,7 @@ async fn profile(
     let x = engine
         .explain(&canonical, now)
         .ok_or_else(|| ApiError::not_found("profile"))?;
-    let mut traits = Map::new();
-    for e in engine.timeline(&canonical) {
-        for (k, v) in e.traits.iter() {
-            traits.insert(k.to_string(), v.clone());
-        }
-    }
+    let traits = engine.traits(&canonical);
     let mut v = row_json(engine, &canonical, &snap);
     let o = v.as_object_mut().expect("object");
     o.insert("ids".into(), json!(engine.members(&canonical)));

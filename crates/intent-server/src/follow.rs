@@ -168,12 +168,7 @@ fn observation(engine: &Engine, profile: &str, now: Ts) -> Option<Observation> {
 /// What a task card shows: a name, the top reasons and the top value per score group.
 pub fn details(engine: &Engine, profile: &str, now: Ts) -> Details {
     let mut d = Details::default();
-    let mut traits = serde_json::Map::new();
-    for e in engine.timeline(profile) {
-        for (k, v) in e.traits.iter() {
-            traits.insert(k.to_string(), v.clone());
-        }
-    }
+    let traits = engine.traits(profile);
     let text = |k: &str| traits.get(k).and_then(|v| v.as_str()).map(str::to_string);
     d.name = match (text("firstName"), text("lastName")) {
         (Some(f), Some(l)) => Some(format!("{f} {l}")),
