@@ -26,6 +26,8 @@ pub mod engine;
 pub mod event;
 pub mod explain;
 pub mod identity;
+pub mod model;
+pub mod outcome;
 pub mod plan;
 pub mod predicate;
 pub mod reference;

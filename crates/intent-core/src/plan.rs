@@ -264,6 +264,52 @@ pub struct PlanFile {
     /// stages.
     #[serde(default)]
     pub follow_up: Option<crate::action::plan::FollowUpFile>,
+    /// Events that record outcomes (appointments, sales, lost deals): labels for learning and
+    /// the funnel, never points.
+    #[serde(default)]
+    pub outcomes: Vec<OutcomeFile>,
+    /// What each funnel stage means.
+    #[serde(default)]
+    pub funnel: Option<FunnelFile>,
+    /// A fitted model (written by `intent learn`): the probability of an outcome within each
+    /// horizon, from the plan's own rules.
+    #[serde(default)]
+    pub model: Option<crate::model::ModelFile>,
+}
+
+/// One entry of `outcomes:`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OutcomeFile {
+    /// `appointment`, `shown`, `no_show`, `test_drive`, `sale` or `lost`.
+    pub outcome: Spanned<String>,
+    /// The events that record it.
+    pub when: MatchFile,
+    /// Where the value is, e.g. `properties.value`.
+    #[serde(default)]
+    pub value: Option<PathText>,
+    /// Where the reason is, e.g. `properties.reason`.
+    #[serde(default)]
+    pub reason: Option<PathText>,
+}
+
+/// `funnel:` — what each stage of engaged → CTA → lead → appointment → outcome means.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FunnelFile {
+    /// Signals whose events make a profile engaged (default: any signal).
+    #[serde(default)]
+    pub engaged: Option<Vec<Spanned<String>>>,
+    /// Signals, sequences or overrides that are a call to action (a form, a CTA tap, "ask for a
+    /// person").
+    #[serde(default)]
+    pub cta: Vec<Spanned<String>>,
+    /// Outcomes that count as an appointment (default: appointment, shown, no_show, test_drive).
+    #[serde(default)]
+    pub appointment: Option<Vec<Spanned<String>>>,
+    /// Outcomes that close the funnel (default: sale, lost).
+    #[serde(default)]
+    pub outcome: Option<Vec<Spanned<String>>>,
 }
 
 /// `decay:`
@@ -826,6 +872,30 @@ pub struct Plan {
     pub disqualifiers: Vec<Disqualifier>,
     /// Follow-up: playbooks, SLAs, business hours, routing, lifecycle stages.
     pub follow_up: crate::action::plan::FollowUp,
+    /// Outcome rules.
+    pub outcomes: Vec<crate::outcome::OutcomeRule>,
+    /// Funnel stage definitions.
+    pub funnel: Funnel,
+    /// The fitted model, when the plan has one.
+    pub model: Option<crate::model::Model>,
+}
+
+/// What the funnel's stages mean (engaged → CTA → lead → appointment → outcome; a lead is a
+/// profile with a known user id).
+#[derive(Debug, Clone, Default)]
+pub struct Funnel {
+    /// Signals that make a profile engaged; `None` = any signal.
+    pub engaged: Option<Vec<usize>>,
+    /// Signals that are a call to action.
+    pub cta_signals: Vec<usize>,
+    /// Sequences that are a call to action.
+    pub cta_sequences: Vec<usize>,
+    /// Overrides that are a call to action.
+    pub cta_overrides: Vec<usize>,
+    /// Outcome kinds (bits) that count as an appointment.
+    pub appointment: u8,
+    /// Outcome kinds (bits) that close the funnel.
+    pub outcome: u8,
 }
 
 /// Limits the compact per-profile state relies on.
@@ -834,6 +904,8 @@ pub const MAX_SIGNALS: usize = 64;
 pub const MAX_SEQUENCE_STEPS: usize = 64;
 /// The most overrides, disqualifiers, fit rules, bands or groups.
 pub const MAX_RULES: usize = 32;
+/// The most fit rules (a learned plan can have many).
+pub const MAX_FIT_RULES: usize = 128;
 
 struct Checker<'a> {
     issues: Vec<PlanIssue>,
@@ -872,6 +944,84 @@ impl Checker<'_> {
         }
         text
     }
+}
+
+fn build_funnel(
+    file: Option<FunnelFile>,
+    signals: &[Signal],
+    sequences: &[Sequence],
+    overrides: &[Override],
+    ck: &mut Checker,
+) -> Funnel {
+    use crate::outcome::OutcomeKind as K;
+    let kinds = |list: Option<Vec<Spanned<String>>>, default: &[K], ck: &mut Checker| -> u8 {
+        match list {
+            None => default.iter().fold(0, |acc, k| acc | k.bit()),
+            Some(list) => list
+                .iter()
+                .fold(0, |acc, name| match K::parse(&name.value) {
+                    Some(k) => acc | k.bit(),
+                    None => {
+                        ck.at(
+                            name,
+                            format!("no outcome `{}`; outcomes are: {}", name.value, K::names()),
+                        );
+                        acc
+                    }
+                }),
+        }
+    };
+    let default_appointment = [K::Appointment, K::Shown, K::NoShow, K::TestDrive];
+    let Some(file) = file else {
+        return Funnel {
+            appointment: kinds(None, &default_appointment, ck),
+            outcome: kinds(None, &[K::Sale, K::Lost], ck),
+            ..Funnel::default()
+        };
+    };
+    let engaged = file.engaged.map(|list| {
+        list.iter()
+            .filter_map(|name| {
+                let found = signals.iter().position(|s| s.id == name.value);
+                if found.is_none() {
+                    let known: Vec<&str> = signals.iter().map(|s| s.id.as_str()).collect();
+                    ck.at(
+                        name,
+                        format!(
+                            "no signal has id `{}`; known signals: {}",
+                            name.value,
+                            known.join(", ")
+                        ),
+                    );
+                }
+                found
+            })
+            .collect()
+    });
+    let mut funnel = Funnel {
+        engaged,
+        appointment: kinds(file.appointment, &default_appointment, ck),
+        outcome: kinds(file.outcome, &[K::Sale, K::Lost], ck),
+        ..Funnel::default()
+    };
+    for name in &file.cta {
+        if let Some(i) = signals.iter().position(|s| s.id == name.value) {
+            funnel.cta_signals.push(i);
+        } else if let Some(i) = sequences.iter().position(|s| s.id == name.value) {
+            funnel.cta_sequences.push(i);
+        } else if let Some(i) = overrides.iter().position(|s| s.id == name.value) {
+            funnel.cta_overrides.push(i);
+        } else {
+            ck.at(
+                name,
+                format!(
+                    "no signal, sequence or override has id `{}`: a call to action names one of them",
+                    name.value
+                ),
+            );
+        }
+    }
+    funnel
 }
 
 fn label(label: Option<String>, id: &str) -> String {
@@ -1300,10 +1450,35 @@ impl Plan {
                 reason: d.reason,
             });
         }
+        let mut per_path: BTreeMap<String, usize> = BTreeMap::new();
+        for (path, _) in fit_rules
+            .iter()
+            .flat_map(|r: &FitRule| r.conditions.iter())
+            .chain(disqualifiers.iter().flat_map(|d| d.traits.iter()))
+        {
+            *per_path.entry(path.to_string()).or_default() += 1;
+        }
+        for (path, n) in per_path {
+            if n > 32 {
+                ck.issues.push(PlanIssue {
+                    line: 0,
+                    column: 0,
+                    message: format!(
+                        "`{path}` is tested {n} times; at most 32 tests per trait: merge values with `one_of`"
+                    ),
+                });
+            }
+        }
+        if fit_rules.len() > MAX_FIT_RULES {
+            ck.issues.push(PlanIssue {
+                line: 0,
+                column: 0,
+                message: format!("a plan may have at most {MAX_FIT_RULES} fit rules"),
+            });
+        }
         for (what, n) in [
             ("overrides", overrides.len()),
             ("disqualifiers", disqualifiers.len()),
-            ("fit rules", fit_rules.len()),
             ("groups", groups.len()),
             (
                 "session bands",
@@ -1334,7 +1509,34 @@ impl Plan {
             }
             None => crate::action::plan::FollowUp::default(),
         };
-        Plan {
+        let outcomes = raw
+            .outcomes
+            .into_iter()
+            .filter_map(|o| {
+                let kind = crate::outcome::OutcomeKind::parse(&o.outcome.value);
+                if kind.is_none() {
+                    ck.at(
+                        &o.outcome,
+                        format!(
+                            "no outcome `{}`; outcomes are: {}",
+                            o.outcome.value,
+                            crate::outcome::OutcomeKind::names()
+                        ),
+                    );
+                }
+                Some(crate::outcome::OutcomeRule {
+                    kind: kind?,
+                    matcher: Matcher::from_file(o.when),
+                    value: o.value.map(|v| v.0),
+                    reason: o.reason.map(|v| v.0),
+                })
+            })
+            .collect();
+        let funnel = build_funnel(raw.funnel, &signals, &sequences, &overrides, ck);
+        let mut plan = Plan {
+            outcomes,
+            funnel,
+            model: None,
             follow_up,
             name: raw.name,
             description: raw.description.unwrap_or_default(),
@@ -1350,7 +1552,11 @@ impl Plan {
             hysteresis: raw.tiers.hysteresis.unwrap_or(0.0),
             overrides,
             disqualifiers,
+        };
+        if let Some(model) = raw.model {
+            plan.model = crate::model::Model::build(model, &plan, &mut ck.issues);
         }
+        plan
     }
 
     /// What decoding must keep of `properties`, `traits` and `context` for this plan to read
@@ -1390,6 +1596,16 @@ impl Plan {
                 m.project(&mut p);
             }
             d.traits.iter().for_each(|(path, _)| p.add(path));
+        }
+        for o in &self.outcomes {
+            o.matcher.project(&mut p);
+            for path in [&o.value, &o.reason].into_iter().flatten() {
+                p.add(path);
+            }
+        }
+        // The built-in outcome events (`Outcome Recorded`, `Task Completed`).
+        for key in ["outcome", "value", "reason", "result"] {
+            p.add(&FieldPath::Properties(vec![key.to_string()]));
         }
         p
     }

@@ -74,6 +74,8 @@ pub struct Classified {
     pub traits: Vec<TraitUpdate>,
     /// Score group values: (group index, hash of the value).
     pub groups: Vec<(u8, u64)>,
+    /// The outcome the event records (then it matches no signal: outcomes are labels).
+    pub outcome: Option<crate::outcome::OutcomeHit>,
 }
 
 impl Classified {
@@ -490,6 +492,11 @@ impl Scorer {
         out.overrides = 0;
         out.disqualify = 0;
         let plan = &self.plan;
+        out.outcome = if event.kind == crate::event::EventType::Track {
+            crate::outcome::outcome_of(&plan.outcomes, event)
+        } else {
+            None
+        };
         let named = event
             .name
             .as_deref()
@@ -497,7 +504,13 @@ impl Scorer {
             .map(Vec::as_slice)
             .unwrap_or(&[]);
         let unnamed = &self.unnamed[event.kind as usize];
-        for &i in named.iter().chain(unnamed.iter()) {
+        let scored = if out.outcome.is_some() {
+            &[][..]
+        } else {
+            named
+        };
+        let unscored: &[u16] = if out.outcome.is_some() { &[] } else { unnamed };
+        for &i in scored.iter().chain(unscored.iter()) {
             let s = &plan.signals[i as usize];
             if s.matcher.matches(event) {
                 out.hits.push(Hit {
@@ -799,6 +812,17 @@ impl Scorer {
         set_u32(s, EVENTS, get_u32(s, EVENTS) + 1);
         self.step_tier(s, ts, sink);
         Ok(())
+    }
+
+    /// The fit rules that hold in a profile's state: bit `i` for rule `i`.
+    pub fn fit_holding(&self, s: &[u8]) -> u128 {
+        let mut bits = 0u128;
+        for (ri, needs) in self.fit_needs.iter().enumerate() {
+            if self.holds(s, needs) {
+                bits |= 1 << ri;
+            }
+        }
+        bits
     }
 
     fn fit_of(&self, s: &[u8]) -> f64 {
