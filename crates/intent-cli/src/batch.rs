@@ -7,6 +7,7 @@ use crate::progress;
 use anyhow::{Result, anyhow};
 use intent_core::event::{Event, EventType, Projection};
 use intent_core::identity::{Link, resolve};
+use intent_core::outcome::OutcomeHit;
 use intent_core::score::{
     Classified, Hit, NoSink, Scorer, SessionHit, Snapshot, TraitUpdate, text_hash,
 };
@@ -53,6 +54,12 @@ struct Rec {
     anon: u32,
     /// Index in the block's `extras`, or `NONE`.
     extra: u32,
+    /// Labels ([`Loaded::label`], 0 = none) of the event's channel, location (dealership),
+    /// source (campaign or first-touch source) and page or screen name.
+    chan: u16,
+    loc: u16,
+    src: u16,
+    page: u16,
 }
 
 /// What only some events carry.
@@ -65,6 +72,7 @@ struct Extra {
     session: Option<SessionHit>,
     overrides: u32,
     disqualify: u32,
+    outcome: Option<OutcomeHit>,
 }
 
 const NO_EXTRA: Extra = Extra {
@@ -74,7 +82,41 @@ const NO_EXTRA: Extra = Extra {
     session: None,
     overrides: 0,
     disqualify: 0,
+    outcome: None,
 };
+
+/// Short texts the events repeat (channels, locations, sources, page names), numbered from 1
+/// and shared by the parsers.
+#[derive(Default)]
+struct Labels {
+    names: Vec<Box<str>>,
+    ids: FxHashMap<Box<str>, u16>,
+}
+
+impl Labels {
+    fn get(
+        labels: &std::sync::Mutex<Labels>,
+        cache: &mut FxHashMap<Box<str>, u16>,
+        text: &str,
+    ) -> u16 {
+        if let Some(&i) = cache.get(text) {
+            return i;
+        }
+        let mut l = labels.lock().expect("labels");
+        let i = match l.ids.get(text) {
+            Some(&i) => i,
+            None if l.names.len() + 1 < usize::from(u16::MAX) => {
+                l.names.push(text.into());
+                let i = l.names.len() as u16;
+                l.ids.insert(text.into(), i);
+                i
+            }
+            None => 0,
+        };
+        cache.insert(text.into(), i);
+        i
+    }
+}
 
 /// A rejected line.
 pub struct Problem {
@@ -177,6 +219,8 @@ pub struct Loaded {
     canon: Vec<u32>,
     /// Node names: (is a user, id).
     names: Vec<(bool, Box<str>)>,
+    /// Label texts; label `i` is `labels[i - 1]`.
+    labels: Vec<Box<str>>,
     /// Lines read, duplicates skipped, rejected lines.
     pub lines: u64,
     /// Messages whose id was seen before.
@@ -219,9 +263,11 @@ fn parse_block(
     scorer: &Scorer,
     projection: &Projection,
     ids: &Interner,
+    labels: (&std::sync::Mutex<Labels>, &mut FxHashMap<Box<str>, u16>),
     block: Block,
     last: &mut Sizes,
 ) -> (Parsed, Vec<u8>) {
+    let (labels, cache) = labels;
     let newlines = memchr::memchr_iter(b'\n', &block.data).count();
     let lines = newlines + 1;
     let want = if last.lines == 0 {
@@ -304,6 +350,7 @@ fn parse_block(
             || class.session.is_some()
             || class.overrides != 0
             || class.disqualify != 0
+            || class.outcome.is_some()
         {
             let traits = (out.traits.len() as u32, class.traits.len() as u16);
             out.traits.extend_from_slice(&class.traits);
@@ -314,10 +361,45 @@ fn parse_block(
                 session: class.session,
                 overrides: class.overrides,
                 disqualify: class.disqualify,
+                outcome: class.outcome,
             });
             out.extras.len() as u32 - 1
         } else {
             NONE
+        };
+        let mut label = |v: Option<&serde_json::Value>| {
+            v.and_then(serde_json::Value::as_str)
+                .filter(|t| !t.is_empty())
+                .map_or(0, |t| Labels::get(labels, cache, t))
+        };
+        let chan = label(
+            event
+                .context
+                .get("channel")
+                .or_else(|| event.properties.get("channel")),
+        );
+        let loc = label(
+            event
+                .properties
+                .get("location")
+                .or_else(|| event.traits.get("location"))
+                .or_else(|| event.context.get("location")),
+        );
+        let src = label(
+            event
+                .context
+                .get("campaign")
+                .and_then(|c| c.get("source"))
+                .or_else(|| event.properties.get("utm_source"))
+                .or_else(|| event.traits.get("source")),
+        );
+        let page = match event.kind {
+            EventType::Page | EventType::Screen => event
+                .name
+                .as_deref()
+                .filter(|t| !t.is_empty())
+                .map_or(0, |t| Labels::get(labels, cache, t)),
+            _ => 0,
         };
         out.recs.push(Rec {
             ts: event.timestamp,
@@ -329,6 +411,10 @@ fn parse_block(
             user,
             anon,
             extra,
+            chan,
+            loc,
+            src,
+            page,
         });
     }
     *last = Sizes {
@@ -344,11 +430,17 @@ fn parse_block(
 
 /// Reads, parses, classifies, deduplicates and resolves the inputs.
 pub fn load(scorer: &Scorer, paths: &[PathBuf]) -> Result<Loaded> {
+    load_with(scorer, paths, false)
+}
+
+/// Like [`load`]; `marks` also decodes what the funnel and the learning reports split by
+/// (channel, location, source).
+pub fn load_with(scorer: &Scorer, paths: &[PathBuf], marks: bool) -> Result<Loaded> {
     timing("start");
     let read = Arc::new(AtomicU64::new(0));
     let bar = progress::bytes(input::total_size(paths), "reading");
     let counter = read.clone();
-    let mut loaded = load_from(scorer, |emit| {
+    let mut loaded = load_from_with(scorer, marks, |emit| {
         input::blocks(paths, BLOCK, read.clone(), |b| {
             bar.set_position(read.load(std::sync::atomic::Ordering::Relaxed));
             emit(b)
@@ -366,6 +458,14 @@ pub fn load_from(
     scorer: &Scorer,
     source: impl FnOnce(&mut dyn FnMut(Block) -> Result<()>) -> Result<()>,
 ) -> Result<Loaded> {
+    load_from_with(scorer, false, source)
+}
+
+fn load_from_with(
+    scorer: &Scorer,
+    marks: bool,
+    source: impl FnOnce(&mut dyn FnMut(Block) -> Result<()>) -> Result<()>,
+) -> Result<Loaded> {
     let workers = std::thread::available_parallelism()
         .map_or(2, |n| n.get())
         .clamp(1, 8);
@@ -374,7 +474,21 @@ pub fn load_from(
     let (parsed_tx, parsed_rx) = mpsc::channel::<Parsed>();
     let ids = Interner::new();
     // Decode only what the plan reads.
-    let projection = scorer.plan().projection();
+    let mut projection = scorer.plan().projection();
+    if marks {
+        for path in [
+            "channel",
+            "properties.location",
+            "traits.location",
+            "context.location",
+            "context.campaign",
+            "properties.utm_source",
+            "traits.source",
+        ] {
+            projection.add(&intent_core::event::FieldPath::parse(path).expect("a field path"));
+        }
+    }
+    let labels = std::sync::Mutex::new(Labels::default());
     let mut parsed = std::thread::scope(|s| -> Result<Vec<Parsed>> {
         let handles: Vec<_> = (0..workers)
             .map(|_| {
@@ -382,13 +496,21 @@ pub fn load_from(
                 let tx = parsed_tx.clone();
                 let ids = &ids;
                 let projection = &projection;
+                let labels = &labels;
                 s.spawn(move || {
                     let mut sizes = Sizes::default();
+                    let mut cache = FxHashMap::default();
                     loop {
                         let block = rx.lock().expect("reader alive").recv();
                         let Ok(block) = block else { break };
-                        let (parsed, data) =
-                            parse_block(scorer, projection, ids, block, &mut sizes);
+                        let (parsed, data) = parse_block(
+                            scorer,
+                            projection,
+                            ids,
+                            (labels, &mut cache),
+                            block,
+                            &mut sizes,
+                        );
                         input::recycle(data);
                         if tx.send(parsed).is_err() {
                             break;
@@ -422,6 +544,7 @@ pub fn load_from(
         profile_node: Vec::new(),
         canon: Vec::new(),
         names: ids.into_names(),
+        labels: labels.into_inner().expect("labels").names,
         lines: 0,
         duplicates: 0,
         problems: Vec::new(),
@@ -523,7 +646,45 @@ impl Loaded {
         out.session = x.session;
         out.overrides = x.overrides;
         out.disqualify = x.disqualify;
+        out.outcome = x.outcome;
         r.ts
+    }
+
+    /// A record's marks: whether it carries a user id, then the labels of its channel,
+    /// location, source and page name (0 = none).
+    pub fn marks(&self, i: u32) -> Marks {
+        let r = self.rec(i);
+        Marks {
+            user: r.user != NONE,
+            chan: r.chan,
+            loc: r.loc,
+            src: r.src,
+            page: r.page,
+        }
+    }
+
+    /// A label's text ("" for 0).
+    pub fn label(&self, id: u16) -> &str {
+        if id == 0 {
+            ""
+        } else {
+            &self.labels[id as usize - 1]
+        }
+    }
+
+    /// Profile `p`'s records in canonical order.
+    pub fn records(&self, p: usize) -> &[u32] {
+        &self.order[self.starts[p] as usize..self.starts[p + 1] as usize]
+    }
+
+    /// The canonical node of profile `p`.
+    pub fn profile_node(&self, p: usize) -> u32 {
+        self.profile_node[p]
+    }
+
+    /// The canonical node of every node, as [`Loaded::resolve`] left them.
+    pub fn canonical_nodes(&self) -> &[u32] {
+        &self.canon
     }
 
     /// Resolves identities and groups events by profile as of `now`: events after `now`,
@@ -795,6 +956,21 @@ impl Loaded {
             self.paths.clone()
         }
     }
+}
+
+/// What a record carries besides its scoring: see [`Loaded::marks`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Marks {
+    /// The event carries a user id (the person is identified).
+    pub user: bool,
+    /// Channel label.
+    pub chan: u16,
+    /// Location label.
+    pub loc: u16,
+    /// Source label.
+    pub src: u16,
+    /// Page or screen name label.
+    pub page: u16,
 }
 
 /// A profile's result.

@@ -259,6 +259,16 @@ pub enum WebhooksCommand {
 pub enum ReportCommand {
     /// SLA compliance and speed-to-lead: in total and by tier, owner, location and week.
     Sla(SlaArgs),
+    /// The funnel engaged → CTA → lead → appointment → outcome, from history files.
+    Funnel(crate::learn::FunnelArgs),
+    /// For every rule: conversion with and without it, lift, odds ratio, lead time.
+    Signals(crate::learn::SignalsArgs),
+    /// The most telling ordered paths of signals and pages, and their lift.
+    Paths(crate::learn::PathsArgs),
+    /// Recent won and lost deals' journeys, side by side.
+    Journeys(crate::learn::JourneysArgs),
+    /// The weekly review: one self-contained HTML page with charts.
+    Weekly(crate::learn::WeeklyArgs),
 }
 
 #[derive(Args)]
@@ -1088,7 +1098,14 @@ struct SlaRowView {
 
 /// Runs `intent report ...`.
 pub fn report(cmd: ReportCommand) -> Result<()> {
-    let ReportCommand::Sla(a) = cmd;
+    let a = match cmd {
+        ReportCommand::Sla(a) => a,
+        ReportCommand::Funnel(a) => return crate::learn::report_funnel(a),
+        ReportCommand::Signals(a) => return crate::learn::report_signals(a),
+        ReportCommand::Paths(a) => return crate::learn::report_paths(a),
+        ReportCommand::Journeys(a) => return crate::learn::report_journeys(a),
+        ReportCommand::Weekly(a) => return crate::learn::report_weekly(a),
+    };
     let text = |k: &'static str, v: &Option<String>| v.clone().map(|v| (k, v));
     let query: Vec<(&str, String)> = [text("from", &a.from), text("to", &a.to)]
         .into_iter()
