@@ -141,6 +141,43 @@ pub struct ProfileView<'a> {
     pub facets: &'a Facets,
 }
 
+/// One event of a profile's history as the engine keeps it, for reports that replay every
+/// profile (the funnel) and read only what the engine already holds: nothing is decoded unless
+/// [`Recorded::event`] is called.
+pub struct Recorded<'a> {
+    /// Event time.
+    pub ts: Ts,
+    /// How the live plan classified it (signals, overrides, the outcome it records).
+    pub class: &'a Classified,
+    /// Whether it carries a user id.
+    pub identified: bool,
+    /// Its channel (`context.channel` or `properties.channel`).
+    pub channel: Option<&'a str>,
+    /// The location it names (`properties`, `traits` or `context` `.location`).
+    pub location: Option<&'a str>,
+    stored: &'a Stored,
+}
+
+impl Recorded<'_> {
+    /// The event (decoded when the engine keeps it as JSON).
+    pub fn event(&self) -> std::borrow::Cow<'_, Event> {
+        self.stored.event()
+    }
+
+    /// The event's JSON text, when the engine keeps it as text.
+    pub fn json(&self) -> Option<&str> {
+        match &self.stored.kept {
+            Kept::Json(text) => Some(text),
+            Kept::Event(_) => None,
+        }
+    }
+
+    /// Its message id.
+    pub fn message_id(&self) -> &str {
+        &self.stored.message_id
+    }
+}
+
 /// A growable array in fixed-size chunks: growing never copies what is there, so a large history
 /// never pauses the writer for a reallocation.
 struct Chunked<T> {
@@ -549,6 +586,37 @@ impl Engine {
             snapshot: self.scorer.peek(&p.state, now, &p.log),
             facets: &p.facets,
         })
+    }
+
+    /// The key of every profile, in no particular order ([`Engine::key_name`] names them).
+    pub fn profile_keys(&self) -> Vec<u32> {
+        self.profiles.keys().copied().collect()
+    }
+
+    /// A profile's history in canonical order (time, then message id), by key, as the engine
+    /// keeps it; `None` when the key is not a profile (any more: it merged into another).
+    pub fn history_of(&self, key: u32) -> Option<Vec<Recorded<'_>>> {
+        let profile = self.profiles.get(&key)?;
+        let mut out: Vec<Recorded<'_>> = profile
+            .members
+            .iter()
+            .flat_map(|&n| {
+                let identified = self.node_names[n as usize].0;
+                self.node_events[n as usize].iter().map(move |&i| {
+                    let s = &self.events[i];
+                    Recorded {
+                        ts: s.ts,
+                        class: &s.class,
+                        identified,
+                        channel: s.marks.channel.map(|c| self.label(c)),
+                        location: s.marks.location.map(|l| self.label(l)),
+                        stored: s,
+                    }
+                })
+            })
+            .collect();
+        out.sort_by(|a, b| (a.ts, &a.stored.message_id).cmp(&(b.ts, &b.stored.message_id)));
+        Some(out)
     }
 
     /// The canonical id (`user:<id>` or `anon:<id>`) of a profile key.

@@ -77,6 +77,7 @@ pub fn router(state: AppState) -> Router {
         .merge(ingest_routes)
         .merge(read_routes)
         .merge(crate::tasks::routes().layer(DefaultBodyLimit::max(1 << 20)))
+        .merge(crate::outcomes::routes().layer(DefaultBodyLimit::max(1 << 20)))
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
@@ -189,7 +190,11 @@ fn answered(state: &AppState, started: Instant, res: ApiResult<Json<Value>>) -> 
     res.into_response()
 }
 
-async fn submit(state: &AppState, prepared: Prepared) -> ApiResult<crate::live::Appended> {
+/// Hands prepared messages to the writer; answers once they are durable and applied.
+pub(crate) async fn submit(
+    state: &AppState,
+    prepared: Prepared,
+) -> ApiResult<crate::live::Appended> {
     let (tx, rx) = oneshot::channel();
     state
         .writer
@@ -462,12 +467,12 @@ fn round(x: f64) -> f64 {
 }
 
 /// `now`, but never before the profile's last event (a client clock ahead of ours).
-fn at(engine: &Engine, id: &str, now: Ts) -> Ts {
+pub(crate) fn at(engine: &Engine, id: &str, now: Ts) -> Ts {
     engine.last_event_time(id).map_or(now, |t| now.max(t))
 }
 
 /// The canonical id for `user:<id>`, `anon:<id>` or a bare user or anonymous id.
-fn resolve(engine: &Engine, id: &str) -> ApiResult<String> {
+pub(crate) fn resolve(engine: &Engine, id: &str) -> ApiResult<String> {
     engine
         .canonical(id)
         .or_else(|| {
@@ -478,7 +483,7 @@ fn resolve(engine: &Engine, id: &str) -> ApiResult<String> {
         .ok_or_else(|| ApiError::not_found(format!("no profile has the id `{id}`")))
 }
 
-fn read_live(state: &AppState) -> std::sync::RwLockReadGuard<'_, Live> {
+pub(crate) fn read_live(state: &AppState) -> std::sync::RwLockReadGuard<'_, Live> {
     state.shared.live.read().expect("live state")
 }
 
@@ -562,6 +567,10 @@ async fn profile(
                 .map(|(id, label, pts)| json!({"rule": id, "label": label, "points": pts}))
                 .collect::<Vec<_>>()
         ),
+    );
+    o.insert(
+        "prediction".into(),
+        crate::outcomes::prediction(plan, &x, now),
     );
     o.insert("explanation".into(), json!(x.contributions));
     o.insert("tier_changes".into(), json!(x.tier_changes));
@@ -705,7 +714,22 @@ async fn queue(
         .iter()
         .skip(offset)
         .take(limit)
-        .map(|r| row_json(engine, &engine.key_name(r.3), &r.4))
+        .map(|r| {
+            let id = engine.key_name(r.3);
+            let mut item = row_json(engine, &id, &r.4);
+            // One explanation per listed profile, only when the plan has a model.
+            let prediction = match plan.model {
+                None => Value::Null,
+                Some(_) => {
+                    let moment = at(engine, &id, now);
+                    engine.explain(&id, moment).map_or(Value::Null, |x| {
+                        crate::outcomes::prediction(plan, &x, moment)
+                    })
+                }
+            };
+            item["prediction"] = prediction;
+            item
+        })
         .collect();
     Ok(Json(json!({
         "total": total,

@@ -16,6 +16,7 @@
 //! - [`follow`]: the follow-up desk's thread: tiers become tasks and announcements.
 //! - [`webhook`]: signed webhook deliveries from the outbox.
 //! - [`tasks`]: routes of the desk: tasks, the SLA report, webhook subscriptions.
+//! - [`outcomes`]: recording outcomes, the funnel report, a plan model's predictions.
 //! - [`metrics`]: Prometheus metrics.
 //! - [`error`]: the one error type.
 
@@ -26,6 +27,7 @@ pub mod follow;
 pub mod ingest;
 pub mod live;
 pub mod metrics;
+pub mod outcomes;
 pub mod tasks;
 pub mod webhook;
 

@@ -4,6 +4,7 @@
 mod harness;
 mod ingest;
 mod openapi;
+mod outcomes;
 mod plans;
 mod read;
 mod tasks;

@@ -106,7 +106,7 @@ const METHODS: &[&str] = &[
     "get", "put", "post", "delete", "options", "head", "patch", "trace",
 ];
 
-fn doc() -> Value {
+pub(crate) fn doc() -> Value {
     serde_json::from_str(OPENAPI).expect("openapi.json is JSON")
 }
 
@@ -326,6 +326,7 @@ fn valid_body(path: &str) -> Value {
         "/v1/tasks/{id}/reassign" => json!({"owner": "kamil.mazur"}),
         "/v1/tasks/{id}/complete" => json!({"result": "contacted"}),
         "/v1/webhooks" => json!({"url": closed_url()}),
+        "/v1/outcomes" => json!({"userId": "doc", "outcome": "sale", "value": 1000}),
         _ => json!({"userId": "doc", "anonymousId": "doc-anon", "event": "Doc", "name": "Doc",
                     "previousId": "doc-old", "groupId": "doc-group"}),
     }
@@ -453,7 +454,7 @@ fn json_schema<'a>(doc: &'a Value, op: &'a Value, status: u16) -> Option<&'a Val
 
 /// Checks an answer's body against the schema its operation documents for its status.
 #[track_caller]
-fn check_answer(doc: &Value, op: &Value, what: &str, r: &crate::harness::Resp) {
+pub(crate) fn check_answer(doc: &Value, op: &Value, what: &str, r: &crate::harness::Resp) {
     let status = r.status.as_u16();
     let json = r
         .header("content-type")
@@ -605,6 +606,7 @@ async fn every_documented_operation_is_routed_and_answers_a_documented_status() 
         ("/v1/tasks", "/v1/tasks?snoozed=true"),
         ("/v1/tasks", "/v1/tasks?status=done"),
         ("/v1/reports/sla", "/v1/reports/sla"),
+        ("/v1/reports/funnel", "/v1/reports/funnel?by=channel"),
         ("/v1/webhooks", "/v1/webhooks"),
         ("/v1/webhooks/deliveries", "/v1/webhooks/deliveries"),
     ] {
