@@ -5,7 +5,10 @@ mod batch;
 mod bench;
 mod bench_serve;
 mod desk;
+mod history;
+mod import;
 mod input;
+mod learn;
 mod output;
 mod progress;
 mod send;
@@ -49,6 +52,8 @@ enum Command {
     Serve(serve::ServeArgs),
     /// Post NDJSON history to a running server's `/v1/batch` (e.g. `intent gen | intent send`).
     Send(send::SendArgs),
+    /// Turn a CSV export (CRM, shop, data set) into Segment NDJSON with a YAML column mapping.
+    Import(import::ImportArgs),
     /// Make, list and revoke write keys and admin tokens.
     Keys {
         #[command(subcommand)]
@@ -61,7 +66,13 @@ enum Command {
         #[command(subcommand)]
         command: desk::WebhooksCommand,
     },
-    /// Reports from a running server.
+    /// Score everyone as of a cutoff and compare with what happened next: ROC and PR AUC,
+    /// lift, precision at k, conversion per tier, and tier changes between two plans.
+    Backtest(learn::BacktestArgs),
+    /// Fit weights to outcomes and write a plan with learned points and a calibrated model.
+    Learn(learn::LearnArgs),
+    /// Reports: SLA (from a running server), funnel, signals, paths, journeys and the weekly
+    /// review (from history files).
     Report {
         #[command(subcommand)]
         command: desk::ReportCommand,
@@ -160,9 +171,12 @@ fn main() {
         Command::Bench(a) => bench::run(a),
         Command::Serve(a) => serve::serve(a),
         Command::Send(a) => send::run(a),
+        Command::Import(a) => import::run(a),
         Command::Keys { command } => serve::keys(command),
         Command::Tasks(a) => desk::tasks(a),
         Command::Webhooks { command } => desk::webhooks(command),
+        Command::Backtest(a) => learn::backtest(a),
+        Command::Learn(a) => learn::learn(a),
         Command::Report { command } => desk::report(command),
     };
     if let Err(e) = result {
@@ -184,7 +198,7 @@ pub fn load_plan(path: &Path) -> Result<Plan> {
     Plan::parse(&text, &path.display().to_string()).map_err(|e| anyhow::anyhow!("{e}"))
 }
 
-fn parse_moment(text: &str) -> Result<i64> {
+pub fn parse_moment(text: &str) -> Result<i64> {
     let full = if text.len() == 10 {
         format!("{text}T00:00:00Z")
     } else {

@@ -378,5 +378,6 @@ fn the_first_copy_of_a_message_id_wins_across_blocks() {
 }
 
 mod follow;
+mod import;
 mod process;
 mod serve;
