@@ -221,6 +221,8 @@ pub struct Loaded {
     names: Vec<(bool, Box<str>)>,
     /// Label texts; label `i` is `labels[i - 1]`.
     labels: Vec<Box<str>>,
+    /// Whether each record is the first with its message id (empty until the first resolve).
+    unique: Vec<bool>,
     /// Lines read, duplicates skipped, rejected lines.
     pub lines: u64,
     /// Messages whose id was seen before.
@@ -545,6 +547,7 @@ fn load_from_with(
         canon: Vec::new(),
         names: ids.into_names(),
         labels: labels.into_inner().expect("labels").names,
+        unique: Vec::new(),
         lines: 0,
         duplicates: 0,
         problems: Vec::new(),
@@ -693,7 +696,18 @@ impl Loaded {
         // Each message id counts once: the first seen, in input order. First every id is
         // hashed and its record number filed into one of 256 parts by the hash's top bits
         // (threads take contiguous ranges of blocks, so each part stays in input order); then
-        // each part is deduplicated with a table small enough to stay in cache.
+        // each part is deduplicated with a table small enough to stay in cache. It does not
+        // depend on `now`, so a second resolve (backtests cut history at several moments)
+        // reuses it.
+        if self.unique.len() != self.len() {
+            self.unique = self.dedupe();
+        }
+        let unique = std::mem::take(&mut self.unique);
+        self.link_and_group(&unique, now);
+        self.unique = unique;
+    }
+
+    fn dedupe(&mut self) -> Vec<bool> {
         let mut unique = vec![true; self.len()];
         let threads = std::thread::available_parallelism()
             .map_or(2, |n| n.get())
@@ -770,6 +784,10 @@ impl Loaded {
             duplicates += 1;
         }
         self.duplicates = duplicates;
+        unique
+    }
+
+    fn link_and_group(&mut self, unique: &[bool], now: Ts) {
         let mut links = Vec::new();
         for (i, r, msg) in self.iter() {
             if !unique[i as usize] || r.user == NONE || r.ts > now {
