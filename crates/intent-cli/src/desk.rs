@@ -1096,6 +1096,30 @@ struct SlaRowView {
     appointments: u64,
 }
 
+/// SLA compliance by tier and by owner from a running server, for the weekly review:
+/// (group, tasks, met, median minutes to contact).
+pub fn sla_groups(url: &str, token: &str) -> Result<Vec<(String, u64, u64, Option<f64>)>> {
+    let server = Server {
+        url: url.to_string(),
+        token: Some(token.to_string()),
+    };
+    let v = Client::new(&server).get("/v1/reports/sla", &[])?;
+    let r: SlaView = parse(v, "SLA report")?;
+    Ok(r.by_tier
+        .iter()
+        .map(|x| (format!("tier {}", x.key), x))
+        .chain(r.by_owner.iter().map(|x| (x.key.clone(), x)))
+        .map(|(k, x)| {
+            (
+                k,
+                x.met + x.missed,
+                x.met,
+                x.speed_median_s.map(|s| s / 60.0),
+            )
+        })
+        .collect())
+}
+
 /// Runs `intent report ...`.
 pub fn report(cmd: ReportCommand) -> Result<()> {
     let a = match cmd {

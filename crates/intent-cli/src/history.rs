@@ -229,8 +229,10 @@ pub fn cut(
                                             tokens.push(t);
                                         }
                                     };
+                                    // A page that a signal scores is that signal;
+                                    // other pages are themselves.
                                     let page = loaded_ref.marks(i).page;
-                                    if page != 0 {
+                                    if class.hits.is_empty() && page != 0 {
                                         push(Tokens::page(page));
                                     }
                                     for h in &class.hits {

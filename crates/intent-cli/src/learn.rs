@@ -559,23 +559,22 @@ fn recommend(
     let k = layout.len();
     let w = &learned.model.weights;
     let is_fit = |j: usize| layout.kind(j) == "fit";
-    // Points per log-odds unit: the least-squares match of the model's linear part to the old
-    // score, separately for engagement and fit, so the new points stay on the plan's scale.
-    let scale = |fit: bool, old: &dyn Fn(&Example) -> f64| -> f64 {
-        let (mut num, mut den) = (0.0, 0.0);
-        for &i in &tset.rows {
-            let x = &train.x[i * k..(i + 1) * k];
-            let lin: f64 = (0..k)
-                .filter(|&j| is_fit(j) == fit)
-                .map(|j| w[j] * x[j])
-                .sum();
-            num += old(&train.examples[i]) * lin;
-            den += lin * lin;
-        }
-        if den > 0.0 && num > 0.0 {
-            num / den
-        } else {
-            10.0
+    // Points per log-odds unit, separately for engagement and fit: the median size of the
+    // plan's points over the median size of the weights, so the learned points keep the plan's
+    // scale (and whole numbers keep enough resolution); tier lines are placed afterwards.
+    let _ = tset;
+    let scale = |fit: bool, _old: &dyn Fn(&Example) -> f64| -> f64 {
+        let mut olds: Vec<f64> = (0..k)
+            .filter(|&j| is_fit(j) == fit && learned.used[j] && layout.points[j] != 0.0)
+            .map(|j| layout.points[j].abs())
+            .collect();
+        let mut ws: Vec<f64> = (0..k)
+            .filter(|&j| is_fit(j) == fit && learned.used[j] && w[j] != 0.0)
+            .map(|j| w[j].abs())
+            .collect();
+        match (stats::median(&mut olds), stats::median(&mut ws)) {
+            (Some(o), Some(m)) if m > 0.0 => o / m,
+            _ => 10.0,
         }
     };
     let k_eng = scale(false, &|e| e.snap.score);
@@ -1386,6 +1385,12 @@ pub struct WeeklyArgs {
     /// Write the page here.
     #[arg(long, default_value = "review.html")]
     out: PathBuf,
+    /// A running server to read SLA compliance from (tasks live in its store).
+    #[arg(long, env = "INTENT_URL")]
+    url: Option<String>,
+    /// An admin token for `--url`.
+    #[arg(long, env = "INTENT_TOKEN", hide_env_values = true)]
+    token: Option<String>,
 }
 
 /// Runs `intent report weekly`.
@@ -1592,8 +1597,28 @@ pub fn report_weekly(a: WeeklyArgs) -> Result<()> {
         }
         Err(e) => review.notes.push(format!("No model this week: {e:#}")),
     }
-    // SLA compliance from `Task Completed` events in the history.
-    review.sla = sla_rows(&loaded, &a.input)?;
+    // SLA compliance: tasks live in the server's store.
+    match (&a.url, &a.token) {
+        (Some(url), Some(token)) => match crate::desk::sla_groups(url, token) {
+            Ok(rows) => {
+                review.sla = rows
+                    .into_iter()
+                    .filter(|r| r.1 > 0)
+                    .map(|(group, tasks, met, median_minutes)| html::SlaRow {
+                        group,
+                        tasks,
+                        met,
+                        median_minutes,
+                    })
+                    .collect()
+            }
+            Err(e) => review.notes.push(format!("SLA compliance not shown: {e:#}")),
+        },
+        _ => review.notes.push(
+            "SLA compliance comes from the running service: give --url and --token (or INTENT_URL and INTENT_TOKEN)."
+                .into(),
+        ),
+    }
     std::fs::write(&a.out, html::render(&review))
         .with_context(|| format!("writing {}", a.out.display()))?;
     eprintln!(
@@ -1602,8 +1627,4 @@ pub fn report_weekly(a: WeeklyArgs) -> Result<()> {
         began.elapsed().as_secs_f64()
     );
     Ok(())
-}
-
-fn sla_rows(_loaded: &Loaded, _input: &Input) -> Result<Vec<intent_learn::html::SlaRow>> {
-    Ok(Vec::new())
 }

@@ -330,6 +330,15 @@ pub struct Chance {
     pub probability: f64,
 }
 
+/// A horizon as people say it: whole days in days (`7d`, `30d`), otherwise as durations print.
+pub fn within_text(d: Duration) -> String {
+    if d.0 > 0 && d.0 % crate::time::DAY == 0 {
+        format!("{}d", d.0 / crate::time::DAY)
+    } else {
+        d.to_string()
+    }
+}
+
 /// What moves a prediction most.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Driver {
@@ -425,7 +434,7 @@ impl Model {
             .horizons
             .iter()
             .map(|h| Chance {
-                within: h.within.to_string(),
+                within: within_text(h.within),
                 probability: h.probability(x),
             })
             .collect();

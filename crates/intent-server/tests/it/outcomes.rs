@@ -527,7 +527,7 @@ fn chances(prediction: &Value) -> (f64, f64) {
     let c = prediction["chances"].as_array().expect("chances");
     assert_eq!(c.len(), 2, "{prediction}");
     // The core writes horizons in the largest whole unit: 7 days is `1w`.
-    assert_eq!(c[0]["within"], "1w", "{prediction}");
+    assert_eq!(c[0]["within"], "7d", "{prediction}");
     assert_eq!(c[1]["within"], "30d", "{prediction}");
     (
         c[0]["probability"].as_f64().unwrap(),
