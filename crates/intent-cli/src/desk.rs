@@ -1096,9 +1096,11 @@ struct SlaRowView {
     appointments: u64,
 }
 
-/// SLA compliance by tier and by owner from a running server, for the weekly review:
-/// (group, tasks, met, median minutes to contact).
-pub fn sla_groups(url: &str, token: &str) -> Result<Vec<(String, u64, u64, Option<f64>)>> {
+/// One group of the SLA report: (group, tasks, met, median minutes to contact).
+pub type SlaGroup = (String, u64, u64, Option<f64>);
+
+/// SLA compliance by tier and by owner from a running server, for the weekly review.
+pub fn sla_groups(url: &str, token: &str) -> Result<Vec<SlaGroup>> {
     let server = Server {
         url: url.to_string(),
         token: Some(token.to_string()),
