@@ -105,6 +105,9 @@ fn eligible(cut: &Cut, target: Target) -> Vec<usize> {
         .collect()
 }
 
+/// Knots of the isotonic calibration written into a plan.
+const KNOTS: usize = 16;
+
 /// One cut of examples ready for statistics.
 struct Set {
     rows: Vec<usize>,
@@ -363,8 +366,8 @@ pub struct LearnArgs {
 struct Learned {
     model: logit::Model,
     short: Option<logit::Model>,
-    platt: logit::Platt,
-    platt_short: Option<logit::Platt>,
+    platt: logit::Isotonic,
+    platt_short: Option<logit::Isotonic>,
     used: Vec<bool>,
     checks: Vec<leakage::FieldCheck>,
     valid_p: Vec<f64>,
@@ -492,7 +495,8 @@ fn fit_all(
     } else {
         logits
     };
-    // Calibrate on one half of the validation profiles and measure on the other, both ways.
+    // Calibrate (isotonic) on one half of the validation profiles and measure on the other,
+    // both ways; the plan gets the map fitted on all of them.
     let mut valid_p = vec![0.0; logits.len()];
     for half in 0..2 {
         let (fit_l, fit_y): (Vec<f64>, Vec<bool>) = logits
@@ -502,17 +506,17 @@ fn fit_all(
             .filter(|(i, _)| i % 2 != half)
             .map(|(_, (l, y))| (*l, *y))
             .unzip();
-        let platt = logit::Platt::fit(&fit_l, &fit_y);
+        let iso = logit::Isotonic::fit(&fit_l, &fit_y, KNOTS);
         for (i, l) in logits.iter().enumerate() {
             if i % 2 == half {
-                valid_p[i] = platt.probability(*l);
+                valid_p[i] = iso.probability(*l);
             }
         }
     }
-    let platt = logit::Platt::fit(&logits, &vset.labels);
+    let platt = logit::Isotonic::fit(&logits, &vset.labels, KNOTS);
     let platt_short = short.as_ref().map(|s| {
         let l: Vec<f64> = xv.chunks(k.max(1)).map(|r| s.logit(r)).collect();
-        logit::Platt::fit(&l, &vset.labels_short)
+        logit::Isotonic::fit(&l, &vset.labels_short, KNOTS)
     });
     Ok(Learned {
         valid_auc: stats::roc_auc(&logits, &vset.labels),
@@ -734,16 +738,26 @@ fn model_yaml(
     s.push_str(&format!("  outcome: {outcome}\n"));
     s.push_str(&format!("  note: \"{}\"\n", note.replace('"', "'")));
     s.push_str("  horizons:\n");
-    let mut horizon_entry = |within: &str, m: &logit::Model, p: &logit::Platt| {
+    let mut horizon_entry = |within: &str, m: &logit::Model, p: &logit::Isotonic| {
         s.push_str(&format!("    - within: {within}\n"));
         s.push_str(&format!(
             "      intercept: {}\n",
             rewrite::number(round6(m.intercept))
         ));
+        let knots: Vec<String> = p
+            .knots
+            .iter()
+            .map(|(l, q)| {
+                format!(
+                    "[{}, {}]",
+                    rewrite::number(round6(*l)),
+                    rewrite::number(round6(*q))
+                )
+            })
+            .collect();
         s.push_str(&format!(
-            "      calibration: {{ slope: {}, offset: {} }}\n",
-            rewrite::number(round6(p.slope)),
-            rewrite::number(round6(p.offset))
+            "      calibration: {{ knots: [{}] }}\n",
+            knots.join(", ")
         ));
         s.push_str("      weights:\n");
         for (j, w) in m.weights.iter().enumerate() {

@@ -48,14 +48,20 @@ pub struct HorizonFile {
     pub calibration: Option<CalibrationFile>,
 }
 
-/// `calibration:` of a horizon.
+/// `calibration:` of a horizon: Platt's `slope` and `offset`, or isotonic `knots`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CalibrationFile {
     /// Multiplies the log-odds.
-    pub slope: f64,
+    #[serde(default)]
+    pub slope: Option<f64>,
     /// Added to the log-odds.
-    pub offset: f64,
+    #[serde(default)]
+    pub offset: Option<f64>,
+    /// `[log-odds, probability]` pairs, increasing: the probability is read off the line
+    /// through them (flat beyond the ends).
+    #[serde(default)]
+    pub knots: Option<Vec<[f64; 2]>>,
 }
 
 /// Which rule a feature reads.
@@ -284,6 +290,8 @@ pub struct Horizon {
     pub slope: f64,
     /// Platt offset.
     pub offset: f64,
+    /// Isotonic calibration knots (log-odds, probability); used instead of Platt when set.
+    pub knots: Vec<(f64, f64)>,
 }
 
 impl Horizon {
@@ -294,8 +302,30 @@ impl Horizon {
 
     /// The calibrated probability.
     pub fn probability(&self, x: &[f64]) -> f64 {
-        sigmoid(self.slope * self.logit(x) + self.offset)
+        let z = self.logit(x);
+        interpolate(&self.knots, z).unwrap_or_else(|| sigmoid(self.slope * z + self.offset))
     }
+}
+
+/// Piecewise-linear interpolation through knots increasing in `x`, flat beyond the ends;
+/// `None` without knots.
+pub fn interpolate(knots: &[(f64, f64)], x: f64) -> Option<f64> {
+    let first = knots.first()?;
+    let last = knots.last()?;
+    if x <= first.0 {
+        return Some(first.1);
+    }
+    if x >= last.0 {
+        return Some(last.1);
+    }
+    let i = knots.partition_point(|k| k.0 <= x);
+    let (a, b) = (knots[i - 1], knots[i]);
+    let t = if b.0 > a.0 {
+        (x - a.0) / (b.0 - a.0)
+    } else {
+        1.0
+    };
+    Some(a.1 + t * (b.1 - a.1))
 }
 
 /// A numerically stable logistic function.
@@ -403,13 +433,38 @@ impl Model {
                     ),
                 }
             }
-            let (slope, offset) = h.calibration.map_or((1.0, 0.0), |c| (c.slope, c.offset));
+            let (slope, offset, knots) = match h.calibration {
+                None => (1.0, 0.0, Vec::new()),
+                Some(c) => {
+                    let knots: Vec<(f64, f64)> = c
+                        .knots
+                        .unwrap_or_default()
+                        .into_iter()
+                        .map(|[l, p]| (l, p))
+                        .collect();
+                    let ok = knots
+                        .windows(2)
+                        .all(|w| w[0].0 <= w[1].0 && w[0].1 <= w[1].1)
+                        && knots
+                            .iter()
+                            .all(|k| k.0.is_finite() && (0.0..=1.0).contains(&k.1));
+                    if !ok {
+                        at(
+                            h.weights.referenced.line(),
+                            h.weights.referenced.column(),
+                            "calibration knots must be `[log-odds, probability]` pairs increasing in both, with probabilities between 0 and 1".into(),
+                        );
+                    }
+                    (c.slope.unwrap_or(1.0), c.offset.unwrap_or(0.0), knots)
+                }
+            };
             horizons.push(Horizon {
                 within: h.within.0,
                 intercept: h.intercept,
                 weights,
                 slope,
                 offset,
+                knots,
             });
         }
         if horizons.is_empty() {

@@ -809,6 +809,142 @@ fn softplus(x: f64) -> f64 {
     x.max(0.0) + (-x.abs()).exp().ln_1p()
 }
 
+/// Isotonic calibration: a monotone, piecewise-linear map from log-odds to probability, fitted
+/// by pool-adjacent-violators. Unlike [`Platt`] it does not assume the model's log-odds are off
+/// by a straight line, so an over-confident top end (many page views, say) comes back down to
+/// what those profiles actually did. Kept to a few knots, so it can be written into a plan.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Isotonic {
+    /// (log-odds, probability), increasing in both.
+    pub knots: Vec<(f64, f64)>,
+}
+
+impl Isotonic {
+    /// Fits the map on logits and outcomes with at most `max_knots` knots. Non-finite logits
+    /// are skipped; with no usable rows the map is empty (see [`Isotonic::probability`]).
+    ///
+    /// # Panics
+    /// If `logits` and `y` differ in length.
+    pub fn fit(logits: &[f64], y: &[bool], max_knots: usize) -> Isotonic {
+        assert_eq!(logits.len(), y.len(), "one outcome per logit");
+        let mut rows: Vec<(f64, bool)> = logits
+            .iter()
+            .zip(y)
+            .filter(|(l, _)| l.is_finite())
+            .map(|(l, y)| (*l, *y))
+            .collect();
+        if rows.is_empty() {
+            return Isotonic { knots: Vec::new() };
+        }
+        rows.sort_by(|a, b| a.0.total_cmp(&b.0));
+        // Blocks of (sum of logits, positives, count), pooled while rates decrease.
+        let mut blocks: Vec<(f64, f64, f64)> = Vec::new();
+        let mut i = 0;
+        while i < rows.len() {
+            // Equal logits form one block.
+            let mut j = i;
+            let (mut sl, mut pos) = (0.0, 0.0);
+            while j < rows.len() && rows[j].0 == rows[i].0 {
+                sl += rows[j].0;
+                pos += f64::from(u8::from(rows[j].1));
+                j += 1;
+            }
+            blocks.push((sl, pos, (j - i) as f64));
+            while blocks.len() > 1 {
+                let n = blocks.len();
+                let (a, b) = (blocks[n - 2], blocks[n - 1]);
+                if a.1 / a.2 <= b.1 / b.2 {
+                    break;
+                }
+                blocks.truncate(n - 2);
+                blocks.push((a.0 + b.0, a.1 + b.1, a.2 + b.2));
+            }
+            i = j;
+        }
+        // At most `max_knots` groups of about equal weight; the rates stay monotone.
+        let total: f64 = blocks.iter().map(|b| b.2).sum();
+        let per = total / max_knots.max(1) as f64;
+        let mut knots = Vec::new();
+        let mut acc = (0.0, 0.0, 0.0);
+        for (k, b) in blocks.iter().enumerate() {
+            acc = (acc.0 + b.0, acc.1 + b.1, acc.2 + b.2);
+            if acc.2 >= per || k + 1 == blocks.len() {
+                // A little smoothing keeps the ends off exactly 0 and 1.
+                let p = (acc.1 + 0.5) / (acc.2 + 1.0);
+                let l = acc.0 / acc.2;
+                match knots.last_mut() {
+                    Some((ll, lp)) if p <= *lp => {
+                        // Smoothing can tie neighbours: keep one knot, at the pooled place.
+                        *ll = (*ll + l) / 2.0;
+                    }
+                    _ => knots.push((l, p)),
+                }
+                acc = (0.0, 0.0, 0.0);
+            }
+        }
+        Isotonic { knots }
+    }
+
+    /// The probability for a log-odds: linear between knots, flat beyond the ends; the plain
+    /// logistic function when the map is empty.
+    pub fn probability(&self, logit: f64) -> f64 {
+        interpolate(&self.knots, logit).unwrap_or_else(|| sigmoid(logit))
+    }
+}
+
+pub use intent_core::model::interpolate;
+
+#[cfg(test)]
+mod isotonic_tests {
+    use super::*;
+
+    #[test]
+    fn isotonic_is_monotone_and_tames_an_overconfident_top() {
+        // True chance rises with the logit but flattens at 20 %: a model that keeps climbing
+        // is over-confident at the top.
+        let mut logits = Vec::new();
+        let mut y = Vec::new();
+        let mut state = 7u64;
+        for i in 0..20_000 {
+            let l = -6.0 + 10.0 * (i as f64 / 20_000.0);
+            let p = sigmoid(l).min(0.2);
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            let u = (state >> 11) as f64 / (1u64 << 53) as f64;
+            logits.push(l);
+            y.push(u < p);
+        }
+        let iso = Isotonic::fit(&logits, &y, 20);
+        assert!(
+            iso.knots.len() <= 20 && iso.knots.len() >= 5,
+            "{:?}",
+            iso.knots
+        );
+        assert!(
+            iso.knots
+                .windows(2)
+                .all(|w| w[0].0 <= w[1].0 && w[0].1 < w[1].1)
+        );
+        let top = iso.probability(4.0);
+        assert!((0.15..0.26).contains(&top), "top {top}");
+        let low = iso.probability(-5.0);
+        assert!(low < 0.02, "low {low}");
+        let platt = Platt::fit(&logits, &y);
+        assert!(platt.probability(4.0) > top, "Platt keeps climbing");
+    }
+
+    #[test]
+    fn interpolation_is_linear_between_knots_and_flat_outside() {
+        let k = [(0.0, 0.1), (2.0, 0.3)];
+        assert_eq!(interpolate(&k, -1.0), Some(0.1));
+        assert!((interpolate(&k, 1.0).unwrap() - 0.2).abs() < 1e-12);
+        assert_eq!(interpolate(&k, 5.0), Some(0.3));
+        assert_eq!(interpolate(&[], 1.0), None);
+        assert_eq!(Isotonic::fit(&[], &[], 10).probability(0.0), 0.5);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
