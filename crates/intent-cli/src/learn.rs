@@ -105,6 +105,9 @@ fn eligible(cut: &Cut, target: Target) -> Vec<usize> {
         .collect()
 }
 
+/// Rules seen on fewer training profiles than this are not learnt.
+const MIN_SUPPORT: usize = 10;
+
 /// Knots of the isotonic calibration written into a plan.
 const KNOTS: usize = 16;
 
@@ -113,7 +116,6 @@ struct Set {
     rows: Vec<usize>,
     labels: Vec<bool>,
     labels_short: Vec<bool>,
-    scores: Vec<f64>,
 }
 
 fn set_of(cut: &Cut, target: Target, horizon: i64, short: i64) -> Set {
@@ -126,12 +128,10 @@ fn set_of(cut: &Cut, target: Target, horizon: i64, short: i64) -> Set {
         .iter()
         .map(|&i| cut.examples[i].converted(target, short))
         .collect();
-    let scores = rows.iter().map(|&i| cut.examples[i].snap.score).collect();
     Set {
         rows,
         labels,
         labels_short,
-        scores,
     }
 }
 
@@ -352,13 +352,15 @@ pub struct LearnArgs {
     /// Write the learned plan here.
     #[arg(long)]
     out: Option<PathBuf>,
-    /// L2 penalty (larger: smaller weights).
-    #[arg(long, default_value_t = 1.0)]
+    /// L2 penalty on the standardised weights (scikit-learn's `C` is its inverse); larger
+    /// keeps rare rules' weights small.
+    #[arg(long, default_value_t = 10.0)]
     l2: f64,
     /// Keep rules the leakage check flags.
     #[arg(long)]
     keep_leaky: bool,
-    /// Write each validation profile's id, label and probability as CSV here.
+    /// Write every profile's id, split (train or valid) and label as CSV here, with the
+    /// model's log-odds and calibrated probability for validation profiles.
     #[arg(long)]
     predictions_out: Option<PathBuf>,
 }
@@ -371,6 +373,7 @@ struct Learned {
     used: Vec<bool>,
     checks: Vec<leakage::FieldCheck>,
     valid_p: Vec<f64>,
+    valid_logits: Vec<f64>,
     valid_auc: f64,
     brier: f64,
     bins: Vec<stats::Bin>,
@@ -437,7 +440,14 @@ fn leak_check(
             },
         })
         .collect();
-    let results = leakage::check(&values, &tset.labels, &leakage::LeakOptions::default());
+    // A field "exists" here when one of its rules holds, and a marketer's rules often cover only
+    // some values (`euribor ≥ 4`): so only a field that is all but absent for the others counts
+    // as existing only for converted profiles.
+    let options = leakage::LeakOptions {
+        min_presence_ratio: 20.0,
+        ..leakage::LeakOptions::default()
+    };
+    let results = leakage::check(&values, &tset.labels, &options);
     let mut checks: Vec<leakage::FieldCheck> = (0..k)
         .map(|j| leakage::FieldCheck {
             name: layout.ids[j].clone(),
@@ -455,9 +465,19 @@ fn leak_check(
             };
         }
     }
+    // Rules seen on too few training profiles cannot be learnt: they would get wild weights.
     let used = checks
         .iter()
-        .map(|c| keep_leaky || c.leak.is_none())
+        .enumerate()
+        .map(|(j, c)| {
+            (keep_leaky || c.leak.is_none())
+                && tset
+                    .rows
+                    .iter()
+                    .filter(|&&i| train.x[i * k + j] != 0.0)
+                    .count()
+                    >= MIN_SUPPORT
+        })
         .collect();
     (checks, used)
 }
@@ -520,6 +540,7 @@ fn fit_all(
     });
     Ok(Learned {
         valid_auc: stats::roc_auc(&logits, &vset.labels),
+        valid_logits: logits.clone(),
         brier: stats::brier(&valid_p, &vset.labels),
         bins: stats::reliability(&valid_p, &vset.labels, 10),
         model,
@@ -591,6 +612,7 @@ fn recommend(
         let (lo, hi) = learned.model.interval(j);
         let leak = learned.checks[j].leak.is_some() && !learned.used[j];
         let raw = if is_fit(j) { k_fit } else { k_eng } * w[j];
+        let rare = !leak && !learned.used[j];
         let mut new = raw.round();
         if new == 0.0 && raw != 0.0 && !leak {
             new = raw.signum();
@@ -598,8 +620,16 @@ fn recommend(
         if leak {
             new = 0.0;
         }
+        if rare {
+            new = old;
+        }
         let mut notes = Vec::new();
-        if leak {
+        if rare {
+            notes.push(format!(
+                "seen on {} training profiles: too few to learn, points kept",
+                train_count(train, tset, k, j)
+            ));
+        } else if leak {
             notes.push(match &learned.checks[j].leak {
                 Some(leakage::Leak::PredictsTooWell { auc }) => {
                     format!("left out: predicts too well (AUC {auc:.2}), likely filled in after the outcome")
@@ -611,15 +641,13 @@ fn recommend(
                 ),
                 None => String::new(),
             });
-        } else if lo <= 0.0 && hi >= 0.0 {
+        } else if lo <= 0.0 && hi >= 0.0 && !rare {
             notes.push("does not predict (interval spans 0)".to_string());
         }
-        if !leak && old != 0.0 && new != 0.0 && old.signum() != new.signum() {
+        if !leak && !rare && old != 0.0 && new != 0.0 && old.signum() != new.signum() {
             notes.push("sign reversed".into());
         }
-        if train_count(train, tset, k, j) == 0 {
-            notes.push("never seen before the cutoff".into());
-        }
+
         new_points[j] = new;
         if new != old {
             changes.edits.push(rewrite::Edit {
@@ -847,7 +875,7 @@ pub fn learn(a: LearnArgs) -> Result<()> {
             c.name,
             match c.leak {
                 Some(leakage::Leak::PredictsTooWell { .. }) => "predicts too well",
-                _ => "exists almost only for converted profiles",
+                _ => "is all but absent for profiles that did not convert",
             },
             c.auc,
             pct(c.present_positive),
@@ -879,7 +907,16 @@ pub fn learn(a: LearnArgs) -> Result<()> {
         )?;
     }
     writeln!(out)?;
-    let rank_old: Vec<f64> = vset.scores.clone();
+    // The plan ranks by tier first (an override puts someone on top), then score.
+    let levels = scorer.plan().levels.len();
+    let rank_old: Vec<f64> = vset
+        .rows
+        .iter()
+        .map(|&i| {
+            let s = &valid.examples[i].snap;
+            (levels.saturating_sub(s.tier as usize)) as f64 * 1e9 + s.score
+        })
+        .collect();
     let k = layout.len();
     let rank_new: Vec<f64> = vset
         .rows
@@ -936,12 +973,20 @@ pub fn learn(a: LearnArgs) -> Result<()> {
         let mut f = std::io::BufWriter::new(
             std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?,
         );
-        writeln!(f, "profile,split,converted,probability")?;
-        for ((&i, y), p) in vset.rows.iter().zip(&vset.labels).zip(&learned.valid_p) {
-            writeln!(f, "{},valid,{},{p:.6}", valid.names[i], u8::from(*y))?;
+        // `logit` is the model's ranking (the printed ROC AUC); `probability` is the plan's
+        // calibrated chance (the map fitted on all validation profiles, so it ties some).
+        writeln!(f, "profile,split,converted,logit,probability")?;
+        for ((&i, y), z) in vset
+            .rows
+            .iter()
+            .zip(&vset.labels)
+            .zip(&learned.valid_logits)
+        {
+            let p = learned.platt.probability(*z);
+            writeln!(f, "{},valid,{},{z:.6},{p:.6}", valid.names[i], u8::from(*y))?;
         }
         for (&i, y) in tset.rows.iter().zip(&tset.labels) {
-            writeln!(f, "{},train,{},", train.names[i], u8::from(*y))?;
+            writeln!(f, "{},train,{},,", train.names[i], u8::from(*y))?;
         }
     }
     if let Some(path) = &a.out {
@@ -976,11 +1021,11 @@ pub fn learn(a: LearnArgs) -> Result<()> {
     }
     let _ = rec.new_scores;
     eprintln!(
-        "learned in {:.1} s (history and cuts {:.1} s, fit and report {:.1} s), {} events, {} profiles",
+        "learned in {:.1} s (history and cuts {:.1} s, fit and report {:.1} s), {} events read, {} profiles at the last cut",
         began.elapsed().as_secs_f64(),
         (loaded_at - began).as_secs_f64(),
         loaded_at.elapsed().as_secs_f64(),
-        loaded.unique(),
+        loaded.decoded(),
         loaded.profiles()
     );
     Ok(())

@@ -9,7 +9,7 @@ use intent_core::time::parse_timestamp;
 use std::path::PathBuf;
 use std::process::{Command, Output};
 
-fn root() -> PathBuf {
+pub(crate) fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
@@ -22,7 +22,7 @@ fn intent(args: &[&str]) -> Output {
         .expect("run intent")
 }
 
-fn ok(args: &[&str]) -> String {
+pub(crate) fn ok(args: &[&str]) -> String {
     let out = intent(args);
     assert!(
         out.status.success(),
@@ -32,7 +32,7 @@ fn ok(args: &[&str]) -> String {
     String::from_utf8(out.stdout).expect("utf-8")
 }
 
-fn temp(name: &str) -> PathBuf {
+pub(crate) fn temp(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("intent-it-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     dir.join(name)
@@ -379,5 +379,6 @@ fn the_first_copy_of_a_message_id_wins_across_blocks() {
 
 mod follow;
 mod import;
+mod learn;
 mod process;
 mod serve;
