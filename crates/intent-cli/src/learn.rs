@@ -186,6 +186,9 @@ struct Backtest {
     top_decile_lift: f64,
     precision_at: Vec<(usize, f64)>,
     tiers: Vec<(String, stats::Rate)>,
+    /// Per tier: follow-up tasks open at the cutoff (profiles in a tier whose playbook has an
+    /// SLA), the SLA load the plan puts on sales.
+    tasks: Vec<u64>,
 }
 
 fn backtest_of(scorer: &Scorer, cut: &Cut, set: &Set, ks: &[usize]) -> Backtest {
@@ -210,6 +213,27 @@ fn backtest_of(scorer: &Scorer, cut: &Cut, set: &Set, ks: &[usize]) -> Backtest 
             tiers[t].1.add(y);
         }
     }
+    use intent_core::action::plan::PlaybookFor;
+    let has_task = |t: usize| {
+        plan.follow_up
+            .playbooks
+            .iter()
+            .any(|p| p.target == PlaybookFor::Tier(t) && p.sla.is_some())
+    };
+    let mut tasks = vec![0u64; plan.levels.len()];
+    for &i in &set.rows {
+        let e = &cut.examples[i];
+        let t = e.snap.tier as usize;
+        let by_override = e.snap.override_index.and_then(|o| {
+            plan.follow_up
+                .playbooks
+                .iter()
+                .find(|p| p.target == PlaybookFor::Override(o) && p.sla.is_some())
+        });
+        if t < tasks.len() && (has_task(t) || by_override.is_some()) {
+            tasks[t] += 1;
+        }
+    }
     Backtest {
         profiles: set.rows.len(),
         converted: set.labels.iter().filter(|&&y| y).count() as u64,
@@ -221,6 +245,7 @@ fn backtest_of(scorer: &Scorer, cut: &Cut, set: &Set, ks: &[usize]) -> Backtest 
             .map(|&k| (k, stats::precision_at(&rank, &set.labels, k)))
             .collect(),
         tiers,
+        tasks,
     }
 }
 
@@ -245,17 +270,18 @@ fn print_backtest(out: &mut impl Write, name: &str, b: &Backtest) -> Result<()> 
     writeln!(out)?;
     writeln!(
         out,
-        "  {:<14} {:>10} {:>10} {:>9}",
-        "TIER", "PROFILES", "CONVERTED", "RATE"
+        "  {:<14} {:>10} {:>10} {:>9} {:>12}",
+        "TIER", "PROFILES", "CONVERTED", "RATE", "OPEN TASKS"
     )?;
-    for (t, r) in &b.tiers {
+    for ((t, r), tasks) in b.tiers.iter().zip(&b.tasks) {
         writeln!(
             out,
-            "  {:<14} {:>10} {:>10} {:>9}",
+            "  {:<14} {:>10} {:>10} {:>9} {:>12}",
             t,
             r.n,
             r.positives,
-            pct(r.rate())
+            pct(r.rate()),
+            tasks
         )?;
     }
     Ok(())
@@ -293,41 +319,86 @@ pub fn backtest(a: BacktestArgs) -> Result<()> {
     let ba = backtest_of(&scorer, &cut, &set, &ks);
     print_backtest(&mut out, &a.input.plan.display().to_string(), &ba)?;
     if let Some(vs) = &a.vs {
-        let input = Input {
-            plan: vs.clone(),
-            files: a.input.files.clone(),
-        };
-        let (scorer_b, mut loaded_b, _) = load(&input, false)?;
-        let (_, cut_b) = cuts(&scorer_b, &mut loaded_b, &a.window, horizon, false)?;
-        let set_b = set_of(&cut_b, target, horizon, horizon);
-        let bb = backtest_of(&scorer_b, &cut_b, &set_b, &ks);
-        print_backtest(&mut out, &vs.display().to_string(), &bb)?;
-        // Who changes tier: profiles are the same in both runs (same history, same cutoff).
-        let la = scorer.plan().levels.len();
-        let lb = scorer_b.plan().levels.len();
-        let mut grid = vec![vec![0u64; lb + 1]; la + 1];
-        let idx = |t: u8, n: usize| if t == DISQUALIFIED { n } else { t as usize };
-        for (ea, eb) in cut.examples.iter().zip(&cut_b.examples) {
-            grid[idx(ea.snap.tier, la)][idx(eb.snap.tier, lb)] += 1;
-        }
-        writeln!(
-            out,
-            "Tier changes (rows: first plan, columns: second plan):"
-        )?;
-        write!(out, "  {:<14}", "")?;
-        for t in 0..=lb {
-            write!(out, " {:>12}", tier_label(&scorer_b, t, lb))?;
-        }
-        writeln!(out)?;
-        for (r, row) in grid.iter().enumerate() {
-            write!(out, "  {:<14}", tier_label(&scorer, r, la))?;
-            for c in row {
-                write!(out, " {c:>12}")?;
-            }
-            writeln!(out)?;
-        }
+        compare(&mut out, &a.input, vs, &a.window, &scorer, &cut, &ks)?;
     }
     writeln!(out, "({:.1} s)", began.elapsed().as_secs_f64())?;
+    Ok(())
+}
+
+/// Backtests plan `vs` on the same history and window, prints it, and shows who changes tier
+/// against the first plan's cut.
+fn compare(
+    out: &mut impl Write,
+    input: &Input,
+    vs: &std::path::Path,
+    window: &Window,
+    scorer: &Scorer,
+    cut: &Cut,
+    ks: &[usize],
+) -> Result<()> {
+    let (target, horizon) = window.parse()?;
+    let input = Input {
+        plan: vs.to_path_buf(),
+        files: input.files.clone(),
+    };
+    let (scorer_b, mut loaded_b, _) = load(&input, false)?;
+    let (_, cut_b) = cuts(&scorer_b, &mut loaded_b, window, horizon, false)?;
+    let set_b = set_of(&cut_b, target, horizon, horizon);
+    let bb = backtest_of(&scorer_b, &cut_b, &set_b, ks);
+    print_backtest(out, &vs.display().to_string(), &bb)?;
+    // Who changes tier: profiles are the same in both runs (same history, same cutoff).
+    let la = scorer.plan().levels.len();
+    let lb = scorer_b.plan().levels.len();
+    let mut grid = vec![vec![0u64; lb + 1]; la + 1];
+    let idx = |t: u8, n: usize| if t == DISQUALIFIED { n } else { t as usize };
+    let mut movers: Vec<(usize, usize, usize)> = Vec::new();
+    for (i, (ea, eb)) in cut.examples.iter().zip(&cut_b.examples).enumerate() {
+        let (ta, tb) = (idx(ea.snap.tier, la), idx(eb.snap.tier, lb));
+        grid[ta][tb] += 1;
+        if ta != tb && ta < la && tb < lb {
+            movers.push((i, ta, tb));
+        }
+    }
+    writeln!(
+        out,
+        "Tier changes, all {} profiles at the cutoff (rows: first plan, columns: second plan):",
+        cut.examples.len()
+    )?;
+    write!(out, "  {:<14}", "")?;
+    for t in 0..=lb {
+        write!(out, " {:>12}", tier_label(&scorer_b, t, lb))?;
+    }
+    writeln!(out)?;
+    for (r, row) in grid.iter().enumerate() {
+        write!(out, "  {:<14}", tier_label(scorer, r, la))?;
+        for c in row {
+            write!(out, " {c:>12}")?;
+        }
+        writeln!(out)?;
+    }
+    // A few of them by name, up first, with whether they converted.
+    movers.sort_by_key(|&(i, ta, tb)| (tb, std::cmp::Reverse(ta), i));
+    if !movers.is_empty() {
+        writeln!(out, "Some who move (first plan → second plan):")?;
+        for &(i, ta, tb) in movers.iter().take(5).chain(movers.iter().rev().take(5)) {
+            let e = &cut.examples[i];
+            let eb = &cut_b.examples[i];
+            writeln!(
+                out,
+                "  {:<36} {:>7} → {:<7} score {:>6.1} → {:<6.1} {}",
+                trunc(&cut.names[i], 36),
+                tier_label(scorer, ta, la),
+                tier_label(&scorer_b, tb, lb),
+                e.snap.score,
+                eb.snap.score,
+                if e.converted(target, horizon) {
+                    "converted"
+                } else {
+                    ""
+                }
+            )?;
+        }
+    }
     Ok(())
 }
 
@@ -1012,11 +1083,19 @@ pub fn learn(a: LearnArgs) -> Result<()> {
         std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))?;
         writeln!(
             out,
-            "\nWrote {} (check it: intent plan check {}; compare: intent backtest --plan {} --vs {})",
-            path.display(),
-            path.display(),
-            a.input.plan.display(),
+            "\nWrote {}. The current plan against it, on the validation profiles:",
             path.display()
+        )?;
+        let ba = backtest_of(&scorer, &valid, &vset, &[100, 1000]);
+        print_backtest(&mut out, &a.input.plan.display().to_string(), &ba)?;
+        compare(
+            &mut out,
+            &a.input,
+            path,
+            &a.window,
+            &scorer,
+            &valid,
+            &[100, 1000],
         )?;
     }
     let _ = rec.new_scores;
