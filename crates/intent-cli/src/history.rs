@@ -422,6 +422,12 @@ pub fn per_profile(
                 None => {}
             }
         }
+        // Just before the outcome's moment: events in the same millisecond as the outcome (an
+        // import writing the row and its outcome together) may already know it.
+        let at = match first {
+            Some(f) => at.map(|a| a.min(f - 1)),
+            None => at,
+        };
         let Some(at) = at else { continue };
         scorer.reset(&mut state);
         log.clear();

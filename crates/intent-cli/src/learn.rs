@@ -491,10 +491,11 @@ fn leak_check(
         .map(|(name, js)| leakage::Field {
             name: name.clone(),
             values: if js.len() == 1 && layout.kind(js[0]) != "fit" {
+                // A rule that never fired for a profile is absent for it.
                 leakage::Values::Number(
                     tset.rows
                         .iter()
-                        .map(|&i| Some(train.x[i * k + js[0]]))
+                        .map(|&i| Some(train.x[i * k + js[0]]).filter(|v| *v != 0.0))
                         .collect(),
                 )
             } else {
@@ -769,6 +770,10 @@ fn recommend(
         previous = line;
         changes.tiers.push((level.name.clone(), line));
     }
+    // Lines squeezed below 1 would put every zero-score profile in a tier: keep the plan's.
+    if changes.tiers.iter().any(|t| t.1 < 1.0) {
+        changes.tiers.clear();
+    }
     if !plan.grades.is_empty() {
         let mut fits: Vec<f64> = tset
             .rows
@@ -801,6 +806,10 @@ fn recommend(
             }
             previous = line;
             changes.grades.push((g.name.clone(), line));
+        }
+        // Grades must stay above the lowest one (which starts at 0): otherwise keep the plan's.
+        if changes.grades.iter().any(|g| g.1 < 1.0) {
+            changes.grades.clear();
         }
     }
     new_scores.shrink_to_fit();
@@ -903,7 +912,7 @@ pub fn learn(a: LearnArgs) -> Result<()> {
             day(train.at)
         );
     }
-    let learned = fit_all(
+    let mut learned = fit_all(
         &layout,
         &train,
         &tset,
@@ -913,6 +922,11 @@ pub fn learn(a: LearnArgs) -> Result<()> {
         a.keep_leaky,
         a.window.per_profile,
     )?;
+    if horizon <= short {
+        // The horizon is itself a week or less: no separate 7-day model.
+        learned.short = None;
+        learned.platt_short = None;
+    }
     let rec = recommend(&scorer, &layout, &learned, &train, &tset);
     let mut out = std::io::stdout().lock();
     let when = |c: &Cut| {

@@ -310,6 +310,9 @@ impl Horizon {
 /// Piecewise-linear interpolation through knots increasing in `x`, flat beyond the ends;
 /// `None` without knots.
 pub fn interpolate(knots: &[(f64, f64)], x: f64) -> Option<f64> {
+    if x.is_nan() {
+        return None;
+    }
     let first = knots.first()?;
     let last = knots.last()?;
     if x <= first.0 {
@@ -475,6 +478,26 @@ impl Model {
             );
         }
         horizons.sort_by_key(|h| h.within.0);
+        if horizons.windows(2).any(|w| w[0].within == w[1].within) {
+            at(
+                file.outcome.referenced.line(),
+                file.outcome.referenced.column(),
+                "two horizons with the same `within`: keep one".into(),
+            );
+        }
+        let finite = |h: &Horizon| {
+            h.intercept.is_finite()
+                && h.slope.is_finite()
+                && h.offset.is_finite()
+                && h.weights.iter().all(|w| w.is_finite())
+        };
+        if !horizons.iter().all(finite) {
+            at(
+                file.outcome.referenced.line(),
+                file.outcome.referenced.column(),
+                "the model's intercept, weights and calibration must be finite numbers".into(),
+            );
+        }
         Some(Model {
             outcome: outcome?,
             note: file.note.unwrap_or_default(),

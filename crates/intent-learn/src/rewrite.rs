@@ -165,6 +165,15 @@ pub fn rewrite(text: &str, changes: &Changes) -> Result<String, String> {
             {
                 replace(line, r, edit.points);
                 done = true;
+                // A cap or a per-event maximum written on the same line scales too.
+                for (part, key) in [("cap:", "points"), ("per:", "max")] {
+                    if let Some(c) = line.find(part)
+                        && let Some(r) = find_number(line, key, c)
+                    {
+                        let v: f64 = line[r.0..r.1].parse().unwrap_or(0.0);
+                        replace(line, r, (v * scale).round().max(1.0));
+                    }
+                }
             }
         }
         if !done {
@@ -287,6 +296,30 @@ mod tests {
         // A second rewrite replaces the model section instead of adding one.
         let again = rewrite(&out, &changes).unwrap();
         assert_eq!(again.matches("\nmodel:").count(), 1);
+    }
+
+    #[test]
+    fn a_cap_on_the_rule_line_scales_with_its_points() {
+        let text = SHOWROOM.replace(
+            "  - id: configurator\n    label: Built a car in the configurator\n    when: { event: Configurator Completed }\n    points: 12\n    cap: { points: 24, per: 1w }\n",
+            "  - { id: configurator, when: { event: Configurator Completed }, points: 12, cap: { points: 24, per: 1w } }\n",
+        );
+        assert!(text.contains("{ id: configurator,"));
+        let changes = Changes {
+            edits: vec![Edit {
+                rule: "configurator".into(),
+                points: 6.0,
+            }],
+            ..Changes::default()
+        };
+        let plan = Plan::parse(&rewrite(&text, &changes).unwrap(), "out").unwrap();
+        let c = plan
+            .signals
+            .iter()
+            .find(|s| s.id == "configurator")
+            .unwrap();
+        assert_eq!(c.points, 6.0);
+        assert_eq!(c.cap.unwrap().points, 12.0);
     }
 
     #[test]

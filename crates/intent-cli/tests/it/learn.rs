@@ -190,3 +190,38 @@ tiers: { levels: [ { name: hot, min_score: 10 }, { name: cold } ] }
     let cellular = out.lines().find(|l| l.starts_with("cellular")).expect(&out);
     assert!(!cellular.contains("left out"), "{cellular}");
 }
+
+#[test]
+fn per_profile_labels_an_outcome_in_the_same_millisecond_as_the_row() {
+    // An import with `after: 0s` writes a row's identify and its outcome at one moment; the
+    // outcome's message id sorts after it. The profile must still count as converted.
+    let mut lines = String::new();
+    for u in 0..60 {
+        lines.push_str(&format!(
+            r#"{{"type":"identify","messageId":"r-{u:03}-0","timestamp":"2026-01-{:02}T10:00:00Z","userId":"u{u}","traits":{{"vip":{}}}}}"#,
+            1 + u % 28,
+            u % 2 == 0
+        ));
+        lines.push('\n');
+        if u % 2 == 0 {
+            lines.push_str(&format!(
+                r#"{{"type":"track","event":"Outcome Recorded","messageId":"r-{u:03}-1","timestamp":"2026-01-{:02}T10:00:00Z","userId":"u{u}","properties":{{"outcome":"sale"}}}}"#,
+                1 + u % 28
+            ));
+            lines.push('\n');
+        }
+    }
+    let events = temp("same-moment.ndjson");
+    std::fs::write(&events, lines).unwrap();
+    let out = ok(&[
+        "backtest",
+        "--plan",
+        "plans/starter.yaml",
+        "--per-profile",
+        "--outcome",
+        "sale",
+        events.to_str().unwrap(),
+    ]);
+    let line = out.lines().find(|l| l.contains("profiles,")).expect(&out);
+    assert!(!line.contains(" 0 converted"), "{out}");
+}
