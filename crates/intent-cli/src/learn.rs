@@ -642,7 +642,6 @@ type RuleRow = (
 struct Recommendation {
     changes: rewrite::Changes,
     rows: Vec<RuleRow>,
-    new_scores: Vec<f64>,
 }
 
 fn recommend(
@@ -739,7 +738,7 @@ fn recommend(
         ));
     }
     // New scores of the training profiles, and tier lines that keep each tier's share.
-    let mut new_scores: Vec<f64> = tset
+    let new_scores: Vec<f64> = tset
         .rows
         .iter()
         .map(|&i| {
@@ -750,32 +749,18 @@ fn recommend(
                 .sum()
         })
         .collect();
-    let mut sorted = new_scores.clone();
-    sorted.sort_by(f64::total_cmp);
-    let mut previous = f64::INFINITY;
-    for level in plan.levels.iter().filter(|l| l.min_score.is_some()) {
-        let m = level.min_score.unwrap_or(0.0);
-        let share = tset
-            .rows
-            .iter()
-            .filter(|&&i| train.examples[i].snap.score >= m)
-            .count() as f64
-            / tset.rows.len().max(1) as f64;
-        let mut line = stats::quantile(&sorted, (1.0 - share).clamp(0.0, 1.0))
-            .round()
-            .max(1.0);
-        if line >= previous {
-            line = previous - 1.0;
-        }
-        previous = line;
-        changes.tiers.push((level.name.clone(), line));
-    }
-    // Lines squeezed below 1 would put every zero-score profile in a tier: keep the plan's.
-    if changes.tiers.iter().any(|t| t.1 < 1.0) {
-        changes.tiers.clear();
-    }
+    let old_scores: Vec<f64> = tset
+        .rows
+        .iter()
+        .map(|&i| train.examples[i].snap.score)
+        .collect();
+    let levels = plan
+        .levels
+        .iter()
+        .filter_map(|l| l.min_score.map(|m| (l.name.clone(), m)));
+    changes.tiers = lines_keeping_shares(levels, &old_scores, new_scores);
     if !plan.grades.is_empty() {
-        let mut fits: Vec<f64> = tset
+        let new_fits: Vec<f64> = tset
             .rows
             .iter()
             .map(|&i| {
@@ -786,38 +771,49 @@ fn recommend(
                     .sum()
             })
             .collect();
-        fits.sort_by(f64::total_cmp);
-        let mut previous = f64::INFINITY;
-        for g in &plan.grades {
-            if g.min <= 0.0 {
-                continue;
-            }
-            let share = tset
-                .rows
-                .iter()
-                .filter(|&&i| train.examples[i].snap.fit >= g.min)
-                .count() as f64
-                / tset.rows.len().max(1) as f64;
-            let mut line = stats::quantile(&fits, (1.0 - share).clamp(0.0, 1.0))
-                .round()
-                .max(1.0);
-            if line >= previous {
-                line = previous - 1.0;
-            }
-            previous = line;
-            changes.grades.push((g.name.clone(), line));
-        }
-        // Grades must stay above the lowest one (which starts at 0): otherwise keep the plan's.
-        if changes.grades.iter().any(|g| g.1 < 1.0) {
-            changes.grades.clear();
-        }
+        let old_fits: Vec<f64> = tset
+            .rows
+            .iter()
+            .map(|&i| train.examples[i].snap.fit)
+            .collect();
+        // The lowest grade starts at 0 and stays there.
+        let grades = plan
+            .grades
+            .iter()
+            .filter(|g| g.min > 0.0)
+            .map(|g| (g.name.clone(), g.min));
+        changes.grades = lines_keeping_shares(grades, &old_fits, new_fits);
     }
-    new_scores.shrink_to_fit();
-    Recommendation {
-        changes,
-        rows,
-        new_scores,
+    Recommendation { changes, rows }
+}
+
+/// New lines for thresholds `(name, old line)`, highest first, that keep the share of profiles
+/// at or above each line: `old` and `new` are the profiles' scores under the two plans. Lines
+/// stay strictly decreasing; if one would fall below 1 (every zero-score profile would pass it)
+/// none is returned, and the plan keeps its own.
+fn lines_keeping_shares(
+    thresholds: impl Iterator<Item = (String, f64)>,
+    old: &[f64],
+    mut new: Vec<f64>,
+) -> Vec<(String, f64)> {
+    new.sort_by(f64::total_cmp);
+    let mut previous = f64::INFINITY;
+    let mut lines = Vec::new();
+    for (name, m) in thresholds {
+        let share = old.iter().filter(|&&s| s >= m).count() as f64 / old.len().max(1) as f64;
+        let mut line = stats::quantile(&new, (1.0 - share).clamp(0.0, 1.0))
+            .round()
+            .max(1.0);
+        if line >= previous {
+            line = previous - 1.0;
+        }
+        previous = line;
+        lines.push((name, line));
     }
+    if lines.iter().any(|l| l.1 < 1.0) {
+        lines.clear();
+    }
+    lines
 }
 
 fn train_count(cut: &Cut, set: &Set, k: usize, j: usize) -> usize {
@@ -1112,7 +1108,6 @@ pub fn learn(a: LearnArgs) -> Result<()> {
             &[100, 1000],
         )?;
     }
-    let _ = rec.new_scores;
     eprintln!(
         "learned in {:.1} s (history and cuts {:.1} s, fit and report {:.1} s), {} events read, {} profiles at the last cut",
         began.elapsed().as_secs_f64(),

@@ -260,15 +260,9 @@ pub fn fit(x: &Matrix, y: &[bool], options: &Options) -> Result<Model, FitError>
     })
 }
 
-/// The logistic function, `1 / (1 + e^-z)`, without overflow for large `|z|`.
-pub fn sigmoid(z: f64) -> f64 {
-    if z >= 0.0 {
-        1.0 / (1.0 + (-z).exp())
-    } else {
-        let e = z.exp();
-        e / (1.0 + e)
-    }
-}
+/// The logistic function, `1 / (1 + e^-z)`, without overflow for large `|z|` (the one the
+/// plan's model uses, so a fitted model and a served one agree).
+pub use intent_core::model::sigmoid;
 
 /// Platt scaling: p = sigmoid(slope × logit + offset), fitted by maximum likelihood (Newton is fine here, 2 parameters).
 ///
