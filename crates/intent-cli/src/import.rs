@@ -349,56 +349,14 @@ impl<'de> Deserialize<'de> for ColumnSpec {
 // ---------------------------------------------------------------------------------------------
 // Errors
 
-/// One problem in a mapping file.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct MappingIssue {
-    /// 1-based line, 0 when unknown.
-    pub line: u64,
-    /// 1-based column, 0 when unknown.
-    pub column: u64,
-    /// What is wrong and how to fix it.
-    pub message: String,
-}
-
-/// Everything wrong with a mapping file.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct MappingError {
-    /// The mapping file, as given.
-    pub file: String,
-    /// The problems, in file order.
-    pub issues: Vec<MappingIssue>,
-}
-
-impl fmt::Display for MappingError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for (i, issue) in self.issues.iter().enumerate() {
-            if i > 0 {
-                writeln!(f)?;
-            }
-            write!(
-                f,
-                "{}:{}:{}: {}",
-                self.file, issue.line, issue.column, issue.message
-            )?;
-        }
-        Ok(())
-    }
-}
-
-impl std::error::Error for MappingError {}
+/// One problem in a mapping file, and all of them: the same shape (and `file:line:col:`
+/// messages) as a plan file's errors.
+pub use intent_core::plan::{PlanError as MappingError, PlanIssue as MappingIssue};
 
 /// The message of a YAML error without the snippet and the library's own " at line X column Y"
 /// (the prefix already says where).
 fn yaml_message(e: &serde_saphyr::Error) -> String {
-    let text = e.without_snippet().to_string();
-    let text = match text.rfind(" at line ") {
-        Some(i) => text[..i].to_string(),
-        None => text,
-    };
-    let text = text.trim().to_string();
-    if let Some(rest) = text.strip_prefix("unknown field ") {
-        return format!("unknown key {rest}");
-    }
+    let text = intent_core::plan::yaml_message(e);
     if let Some(rest) = text.strip_prefix("duplicate mapping key: ") {
         let key = rest.split(',').next().unwrap_or(rest).trim();
         return format!("key `{key}` is given twice: keep one");

@@ -1700,8 +1700,10 @@ impl RuleRef {
     }
 }
 
-/// The message of a YAML error without the source snippet (we print file:line:col ourselves).
-fn yaml_message(e: &serde_saphyr::Error) -> String {
+/// The message of a YAML error without the source snippet (we print file:line:col ourselves),
+/// in the plan's words (`unknown key`); other YAML files the product reads (import mappings)
+/// build their messages on it.
+pub fn yaml_message(e: &serde_saphyr::Error) -> String {
     let text = e.without_snippet().to_string();
     // The library appends " at line X column Y"; our prefix already says where.
     let text = match text.rfind(" at line ") {
