@@ -373,14 +373,13 @@ pub fn journeys(scorer: &Scorer, loaded: &mut Loaded, now: Ts) -> Vec<(u32, Jour
 }
 
 /// Each profile at its own moment: just before its first outcome of the target (or at its last
-/// event), labelled by whether the outcome came within `horizon`. The latest `holdout` share of
+/// event), labelled later by whether the outcome came within the horizon. The latest `holdout` share of
 /// moments is the validation cut, the rest the training cut. For imported lead tables, where
 /// each row is one moment.
 pub fn per_profile(
     scorer: &Scorer,
     loaded: &mut Loaded,
     target: Target,
-    horizon: i64,
     holdout: f64,
     want_tokens: bool,
 ) -> (Cut, Cut) {
@@ -460,7 +459,6 @@ pub fn per_profile(
             }
         }
         intent_core::model::set_fit(row, &layout, scorer.fit_holding(&state));
-        let _ = horizon;
         examples.push(Example {
             at,
             snap: scorer.peek(&state, at, &log),

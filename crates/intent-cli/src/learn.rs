@@ -3,7 +3,7 @@
 //! `intent-learn` (pure); this module reads history, cuts it at moments and prints.
 
 use crate::batch::{self, Loaded};
-use crate::history::{self, Cut, Example, Target, Tokens};
+use crate::history::{self, Cut, Target, Tokens};
 use anyhow::{Context, Result, bail};
 use clap::Args;
 use intent_core::model::Layout;
@@ -147,8 +147,7 @@ fn cuts(
     let end = loaded.max_ts;
     if w.per_profile {
         let target = Target::parse(&w.outcome)?;
-        let (train, valid) =
-            history::per_profile(scorer, loaded, target, horizon, w.holdout, tokens);
+        let (train, valid) = history::per_profile(scorer, loaded, target, w.holdout, tokens);
         return Ok((Some(train), valid));
     }
     let valid_at = moment(&w.cutoff)?.unwrap_or(end - horizon);
@@ -658,8 +657,7 @@ fn recommend(
     // Points per log-odds unit, separately for engagement and fit: the median size of the
     // plan's points over the median size of the weights, so the learned points keep the plan's
     // scale (and whole numbers keep enough resolution); tier lines are placed afterwards.
-    let _ = tset;
-    let scale = |fit: bool, _old: &dyn Fn(&Example) -> f64| -> f64 {
+    let scale = |fit: bool| -> f64 {
         let mut olds: Vec<f64> = (0..k)
             .filter(|&j| is_fit(j) == fit && learned.used[j] && layout.points[j] != 0.0)
             .map(|j| layout.points[j].abs())
@@ -673,8 +671,8 @@ fn recommend(
             _ => 10.0,
         }
     };
-    let k_eng = scale(false, &|e| e.snap.score);
-    let k_fit = scale(true, &|e| e.snap.fit);
+    let k_eng = scale(false);
+    let k_fit = scale(true);
     let mut changes = rewrite::Changes::default();
     let mut rows = Vec::new();
     let mut new_points = vec![0.0; k];
@@ -1301,7 +1299,6 @@ pub fn report_signals(a: SignalsArgs) -> Result<()> {
             pct(r.sale.without.rate()),
             r.lead_days.map_or("".into(), |d| format!("{d:.1}"))
         )?;
-        let _ = r.label;
     }
     Ok(())
 }
