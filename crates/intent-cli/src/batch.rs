@@ -233,6 +233,8 @@ pub struct Loaded {
     pub rejected: u64,
     /// The latest event time.
     pub max_ts: Ts,
+    /// The earliest event time.
+    pub min_ts: Ts,
     /// Bytes read from the inputs.
     pub bytes: u64,
 }
@@ -463,6 +465,45 @@ pub fn load_from(
     load_from_with(scorer, false, source)
 }
 
+/// Like [`load_with`] (with the marks the reports split by), from a store's event log: the
+/// log is read in sequence order, in blocks of NDJSON, as a file would be.
+pub fn load_store(scorer: &Scorer, store: &dyn intent_store::Store) -> Result<Loaded> {
+    let upto = store.last_seq()?;
+    load_from_with(scorer, true, |emit| {
+        let mut data: Vec<u8> = Vec::with_capacity(BLOCK + 4096);
+        let mut seq = 0usize;
+        let mut failed: Option<anyhow::Error> = None;
+        store
+            .scan(0, upto, &mut |_, body| {
+                data.extend_from_slice(body.as_bytes());
+                data.push(b'\n');
+                if data.len() >= BLOCK {
+                    let block = Block {
+                        seq,
+                        file: 0,
+                        data: std::mem::replace(&mut data, Vec::with_capacity(BLOCK + 4096)),
+                    };
+                    seq += 1;
+                    if let Err(e) = emit(block) {
+                        let text = e.to_string();
+                        failed = Some(e);
+                        return Err(text);
+                    }
+                }
+                Ok(())
+            })
+            .map_err(|e| {
+                failed
+                    .take()
+                    .unwrap_or_else(|| anyhow::anyhow!("reading the event log: {e}"))
+            })?;
+        if !data.is_empty() {
+            emit(Block { seq, file: 0, data })?;
+        }
+        Ok(())
+    })
+}
+
 fn load_from_with(
     scorer: &Scorer,
     marks: bool,
@@ -553,6 +594,7 @@ fn load_from_with(
         problems: Vec::new(),
         rejected: 0,
         max_ts: Ts::MIN,
+        min_ts: Ts::MAX,
         bytes: 0,
     };
     let mut next_line: Vec<u64> = Vec::new();
@@ -572,6 +614,7 @@ fn load_from_with(
             loaded.problems.extend(p.problems.drain(..).take(20));
         }
         loaded.max_ts = p.recs.iter().map(|r| r.ts).fold(loaded.max_ts, Ts::max);
+        loaded.min_ts = p.recs.iter().map(|r| r.ts).fold(loaded.min_ts, Ts::min);
         loaded.block_start.push(loaded.block_of.len() as u32);
         loaded
             .block_of

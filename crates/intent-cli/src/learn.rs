@@ -47,6 +47,19 @@ pub struct Window {
     pub holdout: f64,
 }
 
+impl Default for Window {
+    /// The command line's defaults: appointments within 30 days, one cutoff.
+    fn default() -> Self {
+        Window {
+            outcome: "appointment".into(),
+            horizon: "30d".into(),
+            cutoff: None,
+            per_profile: false,
+            holdout: 0.2,
+        }
+    }
+}
+
 impl Window {
     fn parse(&self) -> Result<(Target, i64)> {
         let target = Target::parse(&self.outcome)?;
@@ -1529,6 +1542,9 @@ pub struct WeeklyArgs {
     /// Write the page here.
     #[arg(long, default_value = "review.html")]
     out: PathBuf,
+    /// The page's language: en or pl.
+    #[arg(long, default_value = "en")]
+    lang: String,
     /// A running server to read SLA compliance from (tasks live in its store).
     #[arg(long, env = "INTENT_URL")]
     url: Option<String>,
@@ -1541,106 +1557,89 @@ pub struct WeeklyArgs {
 pub fn report_weekly(a: WeeklyArgs) -> Result<()> {
     use intent_learn::html;
     let began = Instant::now();
-    let (target, horizon) = a.window.parse()?;
-    let (scorer, mut loaded, _) = load(&a.input, true)?;
+    let lang = html::Lang::parse(&a.lang)
+        .ok_or_else(|| anyhow::anyhow!("--lang `{}`: use en or pl", a.lang))?;
+    let (scorer, mut loaded, text) = load(&a.input, true)?;
+    // SLA compliance: tasks live in the server's store.
+    let sla = match (&a.url, &a.token) {
+        (Some(url), Some(token)) => Some(crate::desk::sla_groups(url, token).map(|rows| {
+            rows.into_iter()
+                .filter(|r| r.1 > 0)
+                .map(|(group, tasks, met, median_minutes)| html::SlaRow {
+                    group,
+                    tasks,
+                    met,
+                    median_minutes,
+                })
+                .collect()
+        })),
+        _ => None,
+    };
+    let mut weekly = weekly(&scorer, &mut loaded, &text, &a.window, sla)?;
+    if a.url.is_none() || a.token.is_none() {
+        weekly.en.notes.push(
+            "SLA compliance comes from the running service: give --url and --token (or INTENT_URL and INTENT_TOKEN)."
+                .into(),
+        );
+        weekly.pl.notes.push(
+            "Terminowość kontaktu (SLA) pochodzi z działającej usługi: podaj --url i --token (albo INTENT_URL i INTENT_TOKEN)."
+                .into(),
+        );
+    }
+    let review = match lang {
+        html::Lang::En => &weekly.en,
+        html::Lang::Pl => &weekly.pl,
+    };
+    std::fs::write(&a.out, html::render_in(review, lang))
+        .with_context(|| format!("writing {}", a.out.display()))?;
+    eprintln!(
+        "wrote {} in {:.1} s",
+        a.out.display(),
+        began.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+/// The weekly review of a history, in English and Polish (the figures are computed once), and
+/// the plan the learner recommends (the plan with learned points and a model), when there were
+/// outcomes enough to learn from.
+pub struct Weekly {
+    /// The review in English.
+    pub en: intent_learn::html::Review,
+    /// The same in Polish.
+    pub pl: intent_learn::html::Review,
+    /// The recommended plan's text.
+    pub recommended: Option<String>,
+}
+
+/// Computes the weekly review: the funnel, conversion by tier, signal and path lift, the score
+/// distribution, calibration of a model fitted on the history, and the recommended changes.
+/// `sla` is the follow-up SLA compliance when the caller has it (an error is shown as a note).
+pub fn weekly(
+    scorer: &Scorer,
+    loaded: &mut Loaded,
+    plan_text: &str,
+    window: &Window,
+    sla: Option<Result<Vec<intent_learn::html::SlaRow>>>,
+) -> Result<Weekly> {
+    use intent_learn::html::{self, Lang};
+    let (target, horizon) = window.parse()?;
     let end = loaded.max_ts;
     let plan = scorer.plan();
     let layout = Layout::of(plan);
-    let journeys: Vec<funnel::Journey> = history::journeys(&scorer, &mut loaded, end)
+    let journeys: Vec<funnel::Journey> = history::journeys(scorer, loaded, end)
         .into_iter()
         .map(|(_, j)| j)
         .collect();
     let all = funnel::funnel(&journeys, funnel::Split::None);
     let weeks = funnel::funnel(&journeys, funnel::Split::Week);
-    let (train, valid) = cuts(&scorer, &mut loaded, &a.window, horizon, true)?;
+    let (train, valid) = cuts(scorer, loaded, window, horizon, true)?;
     let train = train.expect("a training cut");
     let tset = set_of(&train, target, horizon, horizon.min(7 * DAY));
     let vset = set_of(&valid, target, horizon, horizon.min(7 * DAY));
-    let mut review = html::Review {
-        title: format!("Weekly review — {}", plan.name),
-        period: format!("Week {} (history to {})", funnel::iso_week(end), day(end)),
-        generated: format!(
-            "From {} events and {} profiles; outcome `{}` within {}",
-            loaded.unique(),
-            loaded.profiles(),
-            a.window.outcome,
-            a.window.horizon
-        ),
-        ..html::Review::default()
-    };
-    if let Some(seg) = all.first() {
-        review.funnel = seg
-            .steps
-            .iter()
-            .map(|s| html::FunnelStep {
-                stage: s.stage.into(),
-                label: s.label.into(),
-                profiles: s.profiles,
-                anonymous: s.anonymous,
-                rate_from_previous: s.rate,
-                median_hours_from_previous: s.median_hours,
-            })
-            .collect();
-        review.headline.push(html::Figure {
-            label: "Engaged profiles".into(),
-            value: seg.steps[0].profiles.to_string(),
-            hint: "reached the first stage".into(),
-        });
-        review.headline.push(html::Figure {
-            label: "Won".into(),
-            value: seg.won.to_string(),
-            hint: "profiles with a sale".into(),
-        });
-    }
-    review.funnel_weeks = html::FunnelWeeks {
-        stages: funnel::STAGE_LABELS.iter().map(|s| s.to_string()).collect(),
-        weeks: weeks
-            .iter()
-            .rev()
-            .take(8)
-            .rev()
-            .map(|s| (s.name.clone(), s.steps.iter().map(|x| x.profiles).collect()))
-            .collect(),
-    };
-    let bt = backtest_of(&scorer, &valid, &vset, &[100]);
-    review.tiers = bt
-        .tiers
-        .iter()
-        .map(|(t, r)| html::TierRow {
-            tier: t.clone(),
-            profiles: r.n,
-            converted: r.positives,
-            rate: r.rate(),
-        })
-        .collect();
-    review.headline.push(html::Figure {
-        label: "ROC AUC of the plan".into(),
-        value: format!("{:.3}", bt.roc_auc),
-        hint: format!("ranking `{}` within {}", a.window.outcome, a.window.horizon),
-    });
-    let rows = signal_rows(&scorer, &valid, horizon);
-    review.signals = rows
-        .iter()
-        .filter(|r| r.with > 0)
-        .map(|r| {
-            let c = if target.0 == intent_core::outcome::OutcomeKind::Sale {
-                &r.sale
-            } else {
-                &r.appointment
-            };
-            html::LiftRow {
-                label: r.label.clone(),
-                kind: r.kind.into(),
-                profiles: r.with as u64,
-                rate: c.with.rate(),
-                lift: c.lift,
-                odds_ratio: c.odds_ratio,
-                ci_low: c.ci_low,
-                ci_high: c.ci_high,
-            }
-        })
-        .collect();
-    let (preport, pnames) = path_report(&scorer, &loaded, &valid, target, horizon, 30);
+    let bt = backtest_of(scorer, &valid, &vset, &[100]);
+    let rows = signal_rows(scorer, &valid, horizon);
+    let (preport, pnames) = path_report(scorer, loaded, &valid, target, horizon, 30);
     let mut porder: Vec<usize> = (0..preport.paths.len())
         .filter(|&i| preport.paths[i].tokens.len() > 1)
         .collect();
@@ -1651,23 +1650,6 @@ pub fn report_weekly(a: WeeklyArgs) -> Result<()> {
             .n
             .cmp(&preport.paths[x].contrast.with.n)
     });
-    review.paths = porder
-        .iter()
-        .take(15)
-        .map(|&i| {
-            let c = &preport.paths[i].contrast;
-            html::LiftRow {
-                label: pnames[i].clone(),
-                kind: "path".into(),
-                profiles: c.with.n,
-                rate: c.with.rate(),
-                lift: c.lift,
-                odds_ratio: c.odds_ratio,
-                ci_low: c.ci_low,
-                ci_high: c.ci_high,
-            }
-        })
-        .collect();
     // Score distribution at the validation cutoff, with the tier lines.
     let mut scores: Vec<f64> = valid.examples.iter().map(|e| e.snap.score).collect();
     scores.sort_by(f64::total_cmp);
@@ -1677,19 +1659,7 @@ pub fn report_weekly(a: WeeklyArgs) -> Result<()> {
     for s in &scores {
         bins[((s.max(0.0) / width) as usize).min(20)] += 1;
     }
-    review.scores = html::Histogram {
-        bins: bins
-            .iter()
-            .enumerate()
-            .map(|(i, n)| (i as f64 * width, (i + 1) as f64 * width, *n))
-            .collect(),
-        lines: plan
-            .levels
-            .iter()
-            .filter_map(|l| l.min_score.map(|m| (l.name.clone(), m)))
-            .collect(),
-    };
-    match fit_all(
+    let learned = fit_all(
         &layout,
         &train,
         &tset,
@@ -1697,78 +1667,272 @@ pub fn report_weekly(a: WeeklyArgs) -> Result<()> {
         &vset,
         1.0,
         false,
-        a.window.per_profile,
-    ) {
-        Ok(learned) => {
-            review.calibration = html::Calibration {
-                outcome: a.window.outcome.clone(),
-                bins: learned
-                    .bins
-                    .iter()
-                    .map(|b| html::CalibrationBin {
-                        predicted: b.mean_predicted,
-                        observed: b.observed,
-                        n: b.n,
-                    })
-                    .collect(),
-                brier: Some(learned.brier),
-                auc: Some(learned.valid_auc),
-            };
-            let rec = recommend(&scorer, &layout, &learned, &train, &tset);
-            review.changes = rec
-                .rows
+        window.per_profile,
+    );
+    let rec = learned
+        .as_ref()
+        .ok()
+        .map(|l| recommend(scorer, &layout, l, &train, &tset));
+    let recommended = match (&learned, &rec) {
+        (Ok(l), Some(rec)) => {
+            let note = format!(
+                "outcome {} within {}; trained on {} profiles; validation ROC AUC {:.3}, Brier {:.4}",
+                window.outcome,
+                window.horizon,
+                tset.rows.len(),
+                l.valid_auc,
+                l.brier
+            );
+            let mut changes = rec.changes.clone();
+            changes.model = Some(model_yaml(
+                &layout,
+                l,
+                target.0.as_str(),
+                &window.horizon,
+                &note,
+            ));
+            rewrite::rewrite(plan_text, &changes).ok()
+        }
+        _ => None,
+    };
+    let sla = sla.map(|r| r.map_err(|e| format!("{e:#}")));
+    let make = |lang: Lang| -> html::Review {
+        let pl = lang == Lang::Pl;
+        let tr =
+            |en: &str, pl_text: &str| -> String { if pl { pl_text.into() } else { en.into() } };
+        let mut review = html::Review {
+            title: if pl {
+                format!("Przegląd tygodnia — {}", plan.name)
+            } else {
+                format!("Weekly review — {}", plan.name)
+            },
+            period: if pl {
+                format!(
+                    "Tydzień {} (historia do {})",
+                    funnel::iso_week(end),
+                    day(end)
+                )
+            } else {
+                format!("Week {} (history to {})", funnel::iso_week(end), day(end))
+            },
+            generated: if pl {
+                format!(
+                    "Z {} zdarzeń i {} klientów; wynik `{}` w ciągu {}",
+                    loaded.unique(),
+                    loaded.profiles(),
+                    window.outcome,
+                    window.horizon
+                )
+            } else {
+                format!(
+                    "From {} events and {} profiles; outcome `{}` within {}",
+                    loaded.unique(),
+                    loaded.profiles(),
+                    window.outcome,
+                    window.horizon
+                )
+            },
+            ..html::Review::default()
+        };
+        if let Some(seg) = all.first() {
+            review.funnel = seg
+                .steps
                 .iter()
-                .filter(|r| r.3 != r.4 || !r.7.is_empty())
-                .map(|r| html::PlanChange {
-                    rule: r.0.clone(),
-                    label: r.1.clone(),
-                    old: r.3,
-                    new: r.4,
-                    note: r.7.clone(),
+                .map(|s| html::FunnelStep {
+                    stage: s.stage.into(),
+                    label: if pl {
+                        stage_pl(s.stage).into()
+                    } else {
+                        s.label.into()
+                    },
+                    profiles: s.profiles,
+                    anonymous: s.anonymous,
+                    rate_from_previous: s.rate,
+                    median_hours_from_previous: s.median_hours,
                 })
                 .collect();
-            let mut shown = std::collections::BTreeSet::new();
-            for c in learned
-                .checks
-                .iter()
-                .filter(|c| c.leak.is_some() && shown.insert(c.name.clone()))
-            {
-                review.notes.push(format!(
-                    "`{}` left out of the model: it looks filled in after the outcome (AUC {:.2})",
-                    c.name, c.auc
-                ));
-            }
+            review.headline.push(html::Figure {
+                label: tr("Engaged profiles", "Zainteresowani klienci"),
+                value: seg.steps[0].profiles.to_string(),
+                hint: tr("reached the first stage", "doszli do pierwszego etapu"),
+            });
+            review.headline.push(html::Figure {
+                label: tr("Won", "Sprzedaż"),
+                value: seg.won.to_string(),
+                hint: tr("profiles with a sale", "klienci, którzy kupili"),
+            });
         }
-        Err(e) => review.notes.push(format!("No model this week: {e:#}")),
-    }
-    // SLA compliance: tasks live in the server's store.
-    match (&a.url, &a.token) {
-        (Some(url), Some(token)) => match crate::desk::sla_groups(url, token) {
-            Ok(rows) => {
-                review.sla = rows
-                    .into_iter()
-                    .filter(|r| r.1 > 0)
-                    .map(|(group, tasks, met, median_minutes)| html::SlaRow {
-                        group,
-                        tasks,
-                        met,
-                        median_minutes,
+        review.funnel_weeks = html::FunnelWeeks {
+            stages: funnel::STAGES
+                .iter()
+                .zip(funnel::STAGE_LABELS)
+                .map(|(id, en)| {
+                    if pl {
+                        stage_pl(id).to_string()
+                    } else {
+                        en.to_string()
+                    }
+                })
+                .collect(),
+            weeks: weeks
+                .iter()
+                .rev()
+                .take(8)
+                .rev()
+                .map(|s| (s.name.clone(), s.steps.iter().map(|x| x.profiles).collect()))
+                .collect(),
+        };
+        review.tiers = bt
+            .tiers
+            .iter()
+            .map(|(t, r)| html::TierRow {
+                tier: t.clone(),
+                profiles: r.n,
+                converted: r.positives,
+                rate: r.rate(),
+            })
+            .collect();
+        review.headline.push(html::Figure {
+            label: tr("ROC AUC of the plan", "ROC AUC planu"),
+            value: format!("{:.3}", bt.roc_auc),
+            hint: if pl {
+                format!(
+                    "jak plan układa `{}` w ciągu {}",
+                    window.outcome, window.horizon
+                )
+            } else {
+                format!("ranking `{}` within {}", window.outcome, window.horizon)
+            },
+        });
+        review.signals = rows
+            .iter()
+            .filter(|r| r.with > 0)
+            .map(|r| {
+                let c = if target.0 == intent_core::outcome::OutcomeKind::Sale {
+                    &r.sale
+                } else {
+                    &r.appointment
+                };
+                html::LiftRow {
+                    label: r.label.clone(),
+                    kind: r.kind.into(),
+                    profiles: r.with as u64,
+                    rate: c.with.rate(),
+                    lift: c.lift,
+                    odds_ratio: c.odds_ratio,
+                    ci_low: c.ci_low,
+                    ci_high: c.ci_high,
+                }
+            })
+            .collect();
+        review.paths = porder
+            .iter()
+            .take(15)
+            .map(|&i| {
+                let c = &preport.paths[i].contrast;
+                html::LiftRow {
+                    label: pnames[i].clone(),
+                    kind: "path".into(),
+                    profiles: c.with.n,
+                    rate: c.with.rate(),
+                    lift: c.lift,
+                    odds_ratio: c.odds_ratio,
+                    ci_low: c.ci_low,
+                    ci_high: c.ci_high,
+                }
+            })
+            .collect();
+        review.scores = html::Histogram {
+            bins: bins
+                .iter()
+                .enumerate()
+                .map(|(i, n)| (i as f64 * width, (i + 1) as f64 * width, *n))
+                .collect(),
+            lines: plan
+                .levels
+                .iter()
+                .filter_map(|l| l.min_score.map(|m| (l.name.clone(), m)))
+                .collect(),
+        };
+        match (&learned, &rec) {
+            (Ok(learned), Some(rec)) => {
+                review.calibration = html::Calibration {
+                    outcome: window.outcome.clone(),
+                    bins: learned
+                        .bins
+                        .iter()
+                        .map(|b| html::CalibrationBin {
+                            predicted: b.mean_predicted,
+                            observed: b.observed,
+                            n: b.n,
+                        })
+                        .collect(),
+                    brier: Some(learned.brier),
+                    auc: Some(learned.valid_auc),
+                };
+                review.changes = rec
+                    .rows
+                    .iter()
+                    .filter(|r| r.3 != r.4 || !r.7.is_empty())
+                    .map(|r| html::PlanChange {
+                        rule: r.0.clone(),
+                        label: r.1.clone(),
+                        old: r.3,
+                        new: r.4,
+                        note: r.7.clone(),
                     })
-                    .collect()
+                    .collect();
+                let mut shown = std::collections::BTreeSet::new();
+                for c in learned
+                    .checks
+                    .iter()
+                    .filter(|c| c.leak.is_some() && shown.insert(c.name.clone()))
+                {
+                    review.notes.push(if pl {
+                        format!(
+                            "`{}` pominięte w modelu: wygląda na wypełniane po fakcie (AUC {:.2})",
+                            c.name, c.auc
+                        )
+                    } else {
+                        format!(
+                            "`{}` left out of the model: it looks filled in after the outcome (AUC {:.2})",
+                            c.name, c.auc
+                        )
+                    });
+                }
             }
-            Err(e) => review.notes.push(format!("SLA compliance not shown: {e:#}")),
-        },
-        _ => review.notes.push(
-            "SLA compliance comes from the running service: give --url and --token (or INTENT_URL and INTENT_TOKEN)."
-                .into(),
-        ),
+            (Err(e), _) => review.notes.push(if pl {
+                format!("W tym tygodniu bez modelu: {e:#}")
+            } else {
+                format!("No model this week: {e:#}")
+            }),
+            _ => {}
+        }
+        match &sla {
+            Some(Ok(rows)) => review.sla = rows.clone(),
+            Some(Err(e)) => review.notes.push(if pl {
+                format!("Nie pokazano terminowości (SLA): {e}")
+            } else {
+                format!("SLA compliance not shown: {e}")
+            }),
+            None => {}
+        }
+        review
+    };
+    Ok(Weekly {
+        en: make(Lang::En),
+        pl: make(Lang::Pl),
+        recommended,
+    })
+}
+
+/// A funnel stage's name in Polish.
+fn stage_pl(stage: &str) -> &'static str {
+    match stage {
+        "engaged" => "Zainteresowani",
+        "cta" => "Kliknęli CTA",
+        "lead" => "Lead (znany)",
+        "appointment" => "Wizyta",
+        _ => "Wynik",
     }
-    std::fs::write(&a.out, html::render(&review))
-        .with_context(|| format!("writing {}", a.out.display()))?;
-    eprintln!(
-        "wrote {} in {:.1} s",
-        a.out.display(),
-        began.elapsed().as_secs_f64()
-    );
-    Ok(())
 }

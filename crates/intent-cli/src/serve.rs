@@ -144,6 +144,9 @@ pub fn serve(a: ServeArgs) -> Result<()> {
             .map(|s| Box::new(s) as Box<dyn Store>)
             .map_err(|e| e.to_string())
     });
+    let analyst_opener = opener.clone();
+    let analyst: intent_server::dashboard::Analyst =
+        Arc::new(move |req| analyse(&analyst_opener, req).map_err(|e| format!("{e:#}")));
     let config = Config {
         opener,
         plan: (plan, text, a.plan.display().to_string()),
@@ -154,6 +157,7 @@ pub fn serve(a: ServeArgs) -> Result<()> {
             timeout: std::time::Duration::from_millis(a.webhook_timeout_ms),
             ..Default::default()
         },
+        analyst: Some(analyst),
     };
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -252,4 +256,37 @@ async fn demo(state: AppState) {
         }
     }
     tracing::info!("demo: the day is over");
+}
+
+/// The dashboard's analysis: the weekly review and the recommended plan, from the store's log
+/// scored with the live plan (the batch reader and the learner, as `intent report weekly` and
+/// `intent learn` run them on files).
+fn analyse(
+    opener: &intent_server::live::Opener,
+    req: &intent_server::dashboard::AnalysisRequest,
+) -> Result<intent_server::dashboard::Analysis> {
+    let plan = intent_core::plan::Plan::parse(&req.plan_text, "live plan")
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let scorer = intent_core::score::Scorer::new(plan);
+    let store = opener().map_err(anyhow::Error::msg)?;
+    let mut loaded = crate::batch::load_store(&scorer, &*store)?;
+    if loaded.decoded() == 0 {
+        anyhow::bail!("the event log is empty");
+    }
+    // Learning needs two horizons of history before the last one (train, then validate): a
+    // young store learns from a shorter horizon (a third of its history, whole days, at least
+    // one) rather than from nothing.
+    let mut window = crate::learn::Window::default();
+    let span_days = (loaded.max_ts - loaded.min_ts) / intent_core::time::DAY;
+    if span_days < 90 {
+        window.horizon = format!("{}d", (span_days / 3).max(1));
+    }
+    let weekly = crate::learn::weekly(&scorer, &mut loaded, &req.plan_text, &window, None)?;
+    Ok(intent_server::dashboard::Analysis {
+        en: weekly.en,
+        pl: weekly.pl,
+        recommended: weekly.recommended,
+        events: loaded.unique() as u64,
+        profiles: loaded.profiles() as u64,
+    })
 }

@@ -766,4 +766,20 @@ impl Engine {
         let events: Vec<(&Event, &Classified)> = decoded.iter().map(|(e, c)| (&**e, *c)).collect();
         Some(explain(&self.scorer, &events, now).0)
     }
+
+    /// A profile's scores at each of `times` (ascending), each from the events up to that
+    /// moment ([`crate::explain::score_series`]).
+    pub fn score_series(&self, id: &str, times: &[Ts]) -> Option<Vec<Snapshot>> {
+        let key = self.key_of(id)?;
+        let last = times.last().copied().unwrap_or(Ts::MIN);
+        let order = self.history(key);
+        let decoded: Vec<(std::borrow::Cow<'_, Event>, &Classified)> = order
+            .iter()
+            .map(|&i| &self.events[i])
+            .filter(|s| s.ts <= last)
+            .map(|s| (s.event(), &s.class))
+            .collect();
+        let events: Vec<(&Event, &Classified)> = decoded.iter().map(|(e, c)| (&**e, *c)).collect();
+        Some(crate::explain::score_series(&self.scorer, &events, times))
+    }
 }

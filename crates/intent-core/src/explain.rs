@@ -195,6 +195,38 @@ pub fn explain(
     (explanation, snap)
 }
 
+/// A profile's scores at each of `times` (ascending), each counting only the events at or
+/// before that moment: the score a salesperson would have seen then. Events are in canonical
+/// order. One pass: the incremental state is peeked at each moment between events.
+pub fn score_series(
+    scorer: &Scorer,
+    events: &[(&Event, &Classified)],
+    times: &[Ts],
+) -> Vec<Snapshot> {
+    let mut state = scorer.new_state();
+    let mut log = VecDeque::new();
+    let mut rec = Recorder {
+        awards: Vec::new(),
+        changes: Vec::new(),
+        current: 0,
+    };
+    let mut out = Vec::with_capacity(times.len());
+    let mut next = 0;
+    for &t in times {
+        while let Some((e, c)) = events.get(next).filter(|(e, _)| e.timestamp <= t) {
+            scorer
+                .apply(&mut state, e.timestamp, c, &mut log, &mut rec)
+                .expect("events in canonical order");
+            next += 1;
+        }
+        // Only the state matters here; the recorder's ledger is not kept.
+        rec.awards.clear();
+        rec.changes.clear();
+        out.push(scorer.peek(&state, t, &log));
+    }
+    out
+}
+
 /// The fit rules that hold on the latest traits.
 fn fit_rules_holding(
     scorer: &Scorer,

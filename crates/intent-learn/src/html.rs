@@ -1,15 +1,29 @@
-//! The weekly review: one self-contained HTML page with inline SVG charts.
+//! The weekly review: one self-contained HTML page with inline SVG charts, in English or Polish.
 //!
-//! `intent report weekly --out review.html` fills a [`Review`] and calls [`render`]. The page is
-//! for the Monday meeting of marketing and sales: it needs no JavaScript, fonts, images or
-//! network (it must open offline on a showroom laptop) and prints on A4.
+//! `intent report weekly --out review.html` fills a [`Review`] and calls [`render`] (English) or
+//! [`render_in`] with a [`Lang`]. The page is for the Monday meeting of marketing and sales: it
+//! needs no JavaScript, fonts, images or network (it must open offline on a showroom laptop) and
+//! prints on A4.
+//!
+//! To show the review inside another page (a web dashboard with its own layout and CSS), use
+//! [`sections`]: the same content, header included, in one `<div class="review">` without
+//! `<html>`, `<head>` or `<body>`. Put [`style`] into that page's `<style>`: every selector in it
+//! starts with `.review`, so it styles nothing outside the review; the charts need it for their
+//! colours. The sections keep their ids (`funnel`, `signals`, …), which the header links to.
+//!
+//! All fixed text (headings, explanations, axis captions, tooltips, empty states) comes from one
+//! `Words` table per language, `EN` and `PL`. The table also says how numbers are written:
+//! English `12,345.6` and `14.5%`, Polish `12 345,6` and `14,5 %` (with non-breaking spaces).
+//! Templates in it have `{}` slots, filled in order by `fill`. Dates, labels and tier names come
+//! from the caller as text and are shown as given.
 //!
 //! What this module keeps to:
 //! - it only renders: every figure is computed by the caller and arrives in [`Review`];
 //! - all text from data is escaped, because labels come from users' plan files;
 //! - every number drawn in a chart is also written as text (a label, a `<title>` tooltip or a
 //!   table), so the page is accessible and greppable;
-//! - non-finite numbers are shown as `n/a` or `∞` and never reach SVG coordinates.
+//! - non-finite numbers are shown as `n/a` (Polish `b.d.`) or `∞` and never reach SVG
+//!   coordinates.
 //!
 //! The charts are hand-written SVG built with a few helpers (`Svg`, `Scale`, the tick
 //! functions); each section is one function, in page order.
@@ -23,6 +37,44 @@ macro_rules! w {
     }};
 }
 
+/// The language of the review's fixed text and number format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Lang {
+    /// English: `12,345.6`, `14.5%`.
+    #[default]
+    En,
+    /// Polish: `12 345,6`, `14,5 %`.
+    Pl,
+}
+
+impl Lang {
+    /// The language code for `<html lang>`: `en` or `pl`.
+    pub fn code(self) -> &'static str {
+        match self {
+            Lang::En => "en",
+            Lang::Pl => "pl",
+        }
+    }
+
+    /// Reads a language code, ignoring case and a region (`pl`, `PL`, `pl-PL`, `en_GB`).
+    pub fn parse(code: &str) -> Option<Lang> {
+        let primary = code.trim().split(['-', '_']).next().unwrap_or("");
+        if primary.eq_ignore_ascii_case("en") {
+            Some(Lang::En)
+        } else if primary.eq_ignore_ascii_case("pl") {
+            Some(Lang::Pl)
+        } else {
+            None
+        }
+    }
+
+    fn words(self) -> &'static Words {
+        match self {
+            Lang::En => &EN,
+            Lang::Pl => &PL,
+        }
+    }
+}
 /// Everything the weekly review page shows. The page computes nothing: it renders this.
 #[derive(Debug, Clone, Default)]
 pub struct Review {
@@ -188,14 +240,16 @@ pub struct PlanChange {
     pub note: String,
 }
 
-/// Renders the review as one self-contained HTML page (inline CSS and SVG, no scripts).
+/// Renders the review as one self-contained English HTML page (inline CSS and SVG, no scripts).
 pub fn render(review: &Review) -> String {
+    render_in(review, Lang::En)
+}
+
+/// Renders the review as one self-contained HTML page in `lang` (inline CSS and SVG, no scripts).
+pub fn render_in(review: &Review, lang: Lang) -> String {
+    let t = lang.words();
     let mut out = String::with_capacity(96 * 1024);
-    let title = if review.title.trim().is_empty() {
-        "Weekly review"
-    } else {
-        review.title.as_str()
-    };
+    let title = page_title(review, t);
     let doc_title = if review.period.is_empty() {
         esc(title)
     } else {
@@ -203,40 +257,16 @@ pub fn render(review: &Review) -> String {
     };
     w!(
         out,
-        "<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
+        "<!doctype html>\n<html lang=\"{}\">\n<head>\n<meta charset=\"utf-8\">\n\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
-         <title>{doc_title}</title>\n<style>{CSS}</style>\n</head>\n<body>\n<main>\n"
+         <title>{doc_title}</title>\n<style>{PAGE_CSS}{STYLE}</style>\n</head>\n<body>\n<main>\n",
+        lang.code()
     );
-    header(&mut out, review, title);
-    headline_section(&mut out, &review.headline);
-    funnel_section(&mut out, &review.funnel);
-    funnel_weeks_section(&mut out, &review.funnel_weeks);
-    tier_section(&mut out, &review.tiers);
-    forest_section(
-        &mut out,
-        ("signals", "What predicts"),
-        "Each row is a signal, sequence or fit rule. The dot shows how much more likely people \
-         with it are to convert than people without it (odds ratio; 1 = no difference, 2 = twice \
-         the odds), the whisker how sure we are. Grey rows marked “not clear” could be chance.",
-        &review.signals,
-        "Not enough outcomes yet to say which signals predict conversion.",
-    );
-    forest_section(
-        &mut out,
-        ("paths", "Paths"),
-        "The most common orders in which people moved through the site and showroom, read like \
-         the chart above: right of the line means people on that path convert more often.",
-        &review.paths,
-        "No paths with enough profiles yet.",
-    );
-    calibration_section(&mut out, &review.calibration);
-    score_section(&mut out, &review.scores);
-    sla_section(&mut out, &review.sla);
-    changes_section(&mut out, &review.changes);
-    notes_section(&mut out, &review.notes);
+    write_sections(&mut out, review, lang);
     w!(
         out,
-        "<footer>Intent Engine · weekly review{}</footer>\n</main>\n</body>\n</html>\n",
+        "<footer>{}{}</footer>\n</main>\n</body>\n</html>\n",
+        esc(t.kicker),
         if review.generated.is_empty() {
             String::new()
         } else {
@@ -246,85 +276,613 @@ pub fn render(review: &Review) -> String {
     out
 }
 
-const CSS: &str = "
-:root{--accent:#1d4ed8;--accent-soft:#bfd0f5;--ink:#111827;--muted:#5b6472;--line:#e3e6eb;
---zebra:#f5f7fa;--good:#15803d;--bad:#b91c1c;--grey:#9aa3af}
-*{box-sizing:border-box}
+/// Renders only the review's content, to embed in another page: a header (title, period,
+/// provenance, links to the sections) and every section, in one `<div class="review">`, without
+/// `<html>`, `<head>` or `<body>`. The embedding page needs [`style`] for it to look right.
+pub fn sections(review: &Review, lang: Lang) -> String {
+    let mut out = String::with_capacity(96 * 1024);
+    write_sections(&mut out, review, lang);
+    out
+}
+
+/// The CSS of [`sections`]; every selector starts with `.review`, so it styles nothing else on
+/// the page it is embedded in. [`render_in`] uses it too.
+pub fn style() -> &'static str {
+    STYLE
+}
+
+/// The review's content in page order, inside `<div class="review">`.
+fn write_sections(out: &mut String, review: &Review, lang: Lang) {
+    let t = lang.words();
+    w!(out, "<div class=\"review\" lang=\"{}\">\n", lang.code());
+    header(out, review, t);
+    headline_section(out, &review.headline, t);
+    funnel_section(out, &review.funnel, t);
+    funnel_weeks_section(out, &review.funnel_weeks, t);
+    tier_section(out, &review.tiers, t);
+    forest_section(
+        out,
+        ("signals", t.signals_title),
+        t.signals_how,
+        &review.signals,
+        t.signals_empty,
+        t,
+    );
+    forest_section(
+        out,
+        ("paths", t.paths_title),
+        t.paths_how,
+        &review.paths,
+        t.paths_empty,
+        t,
+    );
+    calibration_section(out, &review.calibration, t);
+    score_section(out, &review.scores, t);
+    sla_section(out, &review.sla, t);
+    changes_section(out, &review.changes, t);
+    notes_section(out, &review.notes, t);
+    out.push_str("</div>\n");
+}
+
+/// The review's title, or the language's default when the caller left it blank.
+fn page_title<'a>(review: &'a Review, t: &'static Words) -> &'a str {
+    if review.title.trim().is_empty() {
+        t.default_title
+    } else {
+        review.title.as_str()
+    }
+}
+
+/// Rules for the whole page of [`render_in`]; the review itself is styled by [`STYLE`].
+const PAGE_CSS: &str = "
 html{-webkit-print-color-adjust:exact;print-color-adjust:exact}
-body{margin:0;background:#f3f4f6;color:var(--ink);line-height:1.45;
+body{margin:0;background:#f3f4f6;color:#111827;
 font-family:system-ui,-apple-system,'Segoe UI',Roboto,'Helvetica Neue',Arial,sans-serif}
 main{max-width:1040px;margin:0 auto;padding:28px 16px 40px}
-header{margin:0 0 8px}
-.kicker{margin:0;color:var(--accent);font-weight:600;font-size:13px;letter-spacing:.04em;text-transform:uppercase}
-h1{font-size:28px;margin:2px 0 2px}
-.period{font-size:17px;margin:0}
-.generated{color:var(--muted);font-size:13px;margin:2px 0 0}
-nav{font-size:13px;margin:12px 0 0;display:flex;flex-wrap:wrap;gap:4px 14px}
-nav a{color:var(--accent);text-decoration:none}
-section{background:#fff;border:1px solid var(--line);border-radius:10px;padding:18px 22px 20px;margin:16px 0}
-h2{font-size:20px;margin:0 0 4px}
-.how{color:var(--muted);margin:0 0 14px;font-size:14px;max-width:820px}
-.empty{margin:8px 0;padding:14px 16px;background:var(--zebra);border-radius:8px;color:var(--muted)}
-.cards{display:grid;grid-template-columns:repeat(auto-fit,minmax(150px,1fr));gap:12px}
-.card{border:1px solid var(--line);border-top:4px solid var(--accent);border-radius:8px;padding:10px 14px 12px}
-.card .label{font-size:13px;color:var(--muted)}
-.card .value{font-size:30px;font-weight:700;line-height:1.2;font-variant-numeric:tabular-nums}
-.card .hint{font-size:12.5px;color:var(--muted)}
-.legend{display:flex;gap:18px;font-size:13px;color:var(--muted);margin:0 0 6px}
-.sw{display:inline-block;width:12px;height:12px;border-radius:2px;margin-right:6px;vertical-align:-1px}
-.sw.b{background:var(--accent)}.sw.b2{background:var(--accent-soft)}
-.chart{overflow-x:auto}
-.chart svg{display:block;width:100%;height:auto;min-width:700px}
-svg{font-family:inherit}
-svg text{font-size:13px;fill:#1f2937}
-svg text.h{font-weight:600}
-svg text.s{font-size:11px;fill:var(--muted)}
-svg text.big{font-size:15px;font-weight:700}
-.b{fill:var(--accent)}.b2{fill:var(--accent-soft)}.track{fill:#eef1f5}.zebra{fill:var(--zebra)}
-.grid{stroke:#e9ecf0;stroke-width:1}.axis{stroke:#9aa3af;stroke-width:1}
-.ref{stroke:#374151;stroke-width:1.2;stroke-dasharray:5 4}
-.tier{stroke:#b45309;stroke-width:1.5;stroke-dasharray:6 4}svg text.tl{fill:#92400e;font-weight:600;font-size:12px}
-.wh{stroke:var(--accent);stroke-width:2}.pt{fill:var(--accent)}.dot{fill:var(--accent);fill-opacity:.55;stroke:var(--accent)}
-.nc .wh{stroke:var(--grey)}.nc .pt{fill:var(--grey)}.nc text{fill:var(--grey)}
-.multiples{display:grid;grid-template-columns:repeat(auto-fill,minmax(290px,1fr));gap:14px;margin:0 0 14px}
-.panel{border:1px solid var(--line);border-radius:8px;padding:8px 10px 6px}
-.panel svg{display:block;width:100%;height:auto}
-.ph{display:flex;justify-content:space-between;align-items:baseline;gap:8px;font-size:13px}
-.ph .v{font-size:18px;font-weight:700}
-.chg{font-size:12.5px;min-height:18px}
-.up{color:var(--good)}.down{color:var(--bad)}.flat{color:var(--muted)}
-table{border-collapse:collapse;width:100%;font-size:13.5px}
-th,td{padding:6px 10px;border-bottom:1px solid var(--line);text-align:left;vertical-align:top}
-th{font-size:12px;color:var(--muted);font-weight:600;text-transform:uppercase;letter-spacing:.03em}
-.n{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
-table.compact{font-size:12.5px}table.compact td,table.compact th{padding:3px 8px}
-.tablewrap{overflow-x:auto}
-code{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:12.5px;background:var(--zebra);padding:1px 5px;border-radius:4px}
-.split{display:grid;grid-template-columns:minmax(0,460px) minmax(0,1fr);gap:28px;align-items:start}
-.split .chart svg{min-width:0}
-.mini{display:grid;grid-template-columns:1fr 1fr;gap:10px;margin:0 0 12px}
-.mini div{border:1px solid var(--line);border-radius:8px;padding:8px 12px}
-.mini .value{font-size:24px;font-weight:700;display:block}
-.mini .label,.mini .hint{font-size:12.5px;color:var(--muted);display:block}
-.below{font-size:13px;color:var(--muted);margin:8px 0 0}
-.notes{margin:0;padding-left:20px}.notes li{margin:4px 0}
-footer{color:var(--muted);font-size:12px;margin:18px 0 0;text-align:center}
-@media (max-width:700px){main{padding:16px 8px}section{padding:14px 12px}h1{font-size:22px}
-.split{grid-template-columns:1fr}.card .value{font-size:24px}}
+footer{color:#5b6472;font-size:12px;margin:18px 0 0;text-align:center}
+@media (max-width:700px){main{padding:16px 8px}}
 @page{size:A4 landscape;margin:12mm}
-@media print{body{background:#fff}main{max-width:none;padding:0}nav{display:none}
-h1{font-size:22px}.how{max-width:none}.card .value{font-size:24px}
-section{border:none;border-radius:0;padding:0;margin:0 0 5mm;break-before:page;break-inside:avoid}
-#glance,#funnel,#changes,#notes{break-before:auto}.chart{overflow:visible}.chart svg{min-width:0}
-tr,.card,.panel{break-inside:avoid}}
+@media print{body{background:#fff}main{max-width:none;padding:0}}
 ";
+
+/// Rules for `<div class="review">`, each scoped under `.review` (see [`style`]).
+const STYLE: &str = "
+.review{--accent:#1d4ed8;--accent-soft:#bfd0f5;--ink:#111827;--muted:#5b6472;--line:#e3e6eb;
+--zebra:#f5f7fa;--good:#15803d;--bad:#b91c1c;--grey:#9aa3af;
+color:var(--ink);line-height:1.45;-webkit-print-color-adjust:exact;print-color-adjust:exact}
+.review,.review *{box-sizing:border-box}
+.review header{margin:0 0 8px}
+.review .kicker{margin:0;color:var(--accent);font-weight:600;font-size:13px;letter-spacing:.04em;text-transform:uppercase}
+.review h1{font-size:28px;margin:2px 0 2px;color:var(--ink)}
+.review .period{font-size:17px;margin:0}
+.review .generated{color:var(--muted);font-size:13px;margin:2px 0 0}
+.review nav{font-size:13px;margin:12px 0 0;display:flex;flex-wrap:wrap;gap:4px 14px}
+.review nav a{color:var(--accent);text-decoration:none}
+.review section{background:#fff;border:1px solid var(--line);border-radius:10px;padding:18px 22px 20px;margin:16px 0}
+.review h2{font-size:20px;margin:0 0 4px;color:var(--ink)}
+.review .how{color:var(--muted);margin:0 0 14px;font-size:14px;max-width:820px}
+.review .empty{margin:8px 0;padding:14px 16px;background:var(--zebra);border-radius:8px;color:var(--muted)}
+.review .cards{display:grid;grid-template-columns:repeat(auto-fit,minmax(150px,1fr));gap:12px}
+.review .card{border:1px solid var(--line);border-top:4px solid var(--accent);border-radius:8px;padding:10px 14px 12px}
+.review .card .label{font-size:13px;color:var(--muted)}
+.review .card .value{font-size:30px;font-weight:700;line-height:1.2;font-variant-numeric:tabular-nums}
+.review .card .hint{font-size:12.5px;color:var(--muted)}
+.review .legend{display:flex;gap:18px;font-size:13px;color:var(--muted);margin:0 0 6px}
+.review .sw{display:inline-block;width:12px;height:12px;border-radius:2px;margin-right:6px;vertical-align:-1px}
+.review .sw.b{background:var(--accent)}.review .sw.b2{background:var(--accent-soft)}
+.review .chart{overflow-x:auto}
+.review .chart svg{display:block;width:100%;height:auto;min-width:700px}
+.review svg{font-family:inherit}
+.review svg text{font-size:13px;fill:#1f2937}
+.review svg text.h{font-weight:600}
+.review svg text.s{font-size:11px;fill:var(--muted)}
+.review svg text.big{font-size:15px;font-weight:700}
+.review .b{fill:var(--accent)}.review .b2{fill:var(--accent-soft)}.review .track{fill:#eef1f5}.review .zebra{fill:var(--zebra)}
+.review .grid{stroke:#e9ecf0;stroke-width:1}.review .axis{stroke:#9aa3af;stroke-width:1}
+.review .ref{stroke:#374151;stroke-width:1.2;stroke-dasharray:5 4}
+.review .tier{stroke:#b45309;stroke-width:1.5;stroke-dasharray:6 4}.review svg text.tl{fill:#92400e;font-weight:600;font-size:12px}
+.review .wh{stroke:var(--accent);stroke-width:2}.review .pt{fill:var(--accent)}
+.review .dot{fill:var(--accent);fill-opacity:.55;stroke:var(--accent)}
+.review .nc .wh{stroke:var(--grey)}.review .nc .pt{fill:var(--grey)}.review .nc text{fill:var(--grey)}
+.review .multiples{display:grid;grid-template-columns:repeat(auto-fill,minmax(290px,1fr));gap:14px;margin:0 0 14px}
+.review .panel{border:1px solid var(--line);border-radius:8px;padding:8px 10px 6px}
+.review .panel svg{display:block;width:100%;height:auto}
+.review .ph{display:flex;justify-content:space-between;align-items:baseline;gap:8px;font-size:13px}
+.review .ph .v{font-size:18px;font-weight:700}
+.review .chg{font-size:12.5px;min-height:18px}
+.review .up{color:var(--good)}.review .down{color:var(--bad)}.review .flat{color:var(--muted)}
+.review table{border:none;border-collapse:collapse;width:100%;font-size:13.5px}
+.review th,.review td{padding:6px 10px;border-bottom:1px solid var(--line);text-align:left;vertical-align:top}
+.review th{font-size:12px;color:var(--muted);font-weight:600;text-transform:uppercase;letter-spacing:.03em}
+.review .n{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
+.review table.compact{font-size:12.5px}.review table.compact td,.review table.compact th{padding:3px 8px}
+.review .tablewrap{overflow-x:auto}
+.review code{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:12.5px;background:var(--zebra);padding:1px 5px;border-radius:4px}
+.review .split{display:grid;grid-template-columns:minmax(0,460px) minmax(0,1fr);gap:28px;align-items:start}
+.review .split .chart svg{min-width:0}
+.review .mini{display:grid;grid-template-columns:1fr 1fr;gap:10px;margin:0 0 12px}
+.review .mini div{border:1px solid var(--line);border-radius:8px;padding:8px 12px}
+.review .mini .value{font-size:24px;font-weight:700;display:block}
+.review .mini .label,.review .mini .hint{font-size:12.5px;color:var(--muted);display:block}
+.review .below{font-size:13px;color:var(--muted);margin:8px 0 0}
+.review .notes{margin:0;padding-left:20px}.review .notes li{margin:4px 0}
+@media (max-width:700px){.review section{padding:14px 12px}.review h1{font-size:22px}
+.review .split{grid-template-columns:1fr}.review .card .value{font-size:24px}}
+@media print{.review nav{display:none}.review h1{font-size:22px}.review .how{max-width:none}
+.review .card .value{font-size:24px}
+.review section{border:none;border-radius:0;padding:0;margin:0 0 5mm;break-before:page;break-inside:avoid}
+.review #glance,.review #funnel,.review #changes,.review #notes{break-before:auto}
+.review .chart{overflow:visible}.review .chart svg{min-width:0}
+.review tr,.review .card,.review .panel{break-inside:avoid}}
+";
+
+// ---------------------------------------------------------------------------------------------
+// Words: the fixed text of the page in each language.
+
+/// Forms of a noun written after a count: one, few (Polish 2–4, 22–24, …), many.
+type Forms = [&'static str; 3];
+
+/// The fixed text of the page in one language, and how it writes numbers. Templates have `{}`
+/// slots, filled in order by [`fill`]; both languages have the same slots in each template.
+struct Words {
+    lang: Lang,
+
+    // Numbers.
+    /// Decimal mark.
+    decimal: char,
+    /// Thousands separator.
+    group: char,
+    /// Written after a percentage.
+    percent: &'static str,
+    /// A number that is missing or not a number.
+    na: &'static str,
+    minutes: &'static str,
+    hours: &'static str,
+    days: &'static str,
+    /// After a count of profiles, where the English page says "people".
+    people: Forms,
+    /// After a count of profiles, where the English page says "profiles".
+    profiles: Forms,
+    /// "48,211 scored profiles."
+    scored: Forms,
+    /// After "81 of": "96 tasks".
+    tasks_of: Forms,
+
+    // Page and header.
+    default_title: &'static str,
+    /// Above the title, and in the print footer.
+    kicker: &'static str,
+    /// Link names, in the order of [`NAV_IDS`].
+    nav: [&'static str; 10],
+
+    // Headline cards.
+    glance_title: &'static str,
+    glance_how: &'static str,
+    glance_empty: &'static str,
+
+    // Funnel.
+    funnel_title: &'static str,
+    funnel_how: &'static str,
+    funnel_empty: &'static str,
+    legend_known: &'static str,
+    legend_anonymous: &'static str,
+    funnel_chart: &'static str,
+    /// Stage label, people, known, anonymous.
+    funnel_tip: &'static str,
+    funnel_tip_rate: &'static str,
+    funnel_tip_median: &'static str,
+    of_previous: &'static str,
+    first_stage: &'static str,
+    no_previous: &'static str,
+    median: &'static str,
+    anonymous_share: &'static str,
+    all_known: &'static str,
+
+    // Funnel by week.
+    weeks_title: &'static str,
+    weeks_how: &'static str,
+    weeks_empty: &'static str,
+    vs_week_before: &'static str,
+    week: &'static str,
+    per_week: &'static str,
+
+    // Tiers.
+    tiers_title: &'static str,
+    tiers_how: &'static str,
+    tiers_empty: &'static str,
+    tiers_chart: &'static str,
+    /// Rate, converted, profiles.
+    tier_text: &'static str,
+
+    // Signals and paths (forest charts).
+    signals_title: &'static str,
+    signals_how: &'static str,
+    signals_empty: &'static str,
+    paths_title: &'static str,
+    paths_how: &'static str,
+    paths_empty: &'static str,
+    odds_chart: &'static str,
+    col_odds: &'static str,
+    /// Column header of the forest charts and y-axis caption of the score histogram.
+    col_profiles: &'static str,
+    col_rate: &'static str,
+    col_lift: &'static str,
+    less_likely: &'static str,
+    more_likely: &'static str,
+    /// Label, kind, odds ratio with interval, profiles, conversion rate, lift.
+    lift_tip: &'static str,
+    not_clear: &'static str,
+    not_clear_tip: &'static str,
+
+    // Calibration.
+    cal_title: &'static str,
+    cal_how: &'static str,
+    cal_empty: &'static str,
+    cal_outcome: &'static str,
+    brier: &'static str,
+    brier_hint: &'static str,
+    auc: &'static str,
+    auc_hint: &'static str,
+    th_predicted: &'static str,
+    th_observed: &'static str,
+    th_profiles: &'static str,
+    cal_chart: &'static str,
+    axis_predicted: &'static str,
+    axis_observed: &'static str,
+    /// Predicted, observed, profiles.
+    cal_tip: &'static str,
+
+    // Score distribution.
+    scores_title: &'static str,
+    scores_how: &'static str,
+    scores_empty: &'static str,
+    thresholds: &'static str,
+    scores_chart: &'static str,
+    axis_score: &'static str,
+    /// From, to, profiles.
+    bin_tip: &'static str,
+    /// Tier, score.
+    tier_tip: &'static str,
+
+    // SLA.
+    sla_title: &'static str,
+    sla_how: &'static str,
+    sla_empty: &'static str,
+    sla_chart: &'static str,
+    /// Share met, tasks met, tasks.
+    sla_text: &'static str,
+
+    // Plan changes.
+    changes_title: &'static str,
+    changes_how: &'static str,
+    changes_empty: &'static str,
+    th_rule: &'static str,
+    th_scores: &'static str,
+    th_points: &'static str,
+    th_change: &'static str,
+    th_why: &'static str,
+
+    // Notes.
+    notes_title: &'static str,
+    notes_how: &'static str,
+    notes_empty: &'static str,
+}
+
+/// Section ids the header links to, in page order.
+const NAV_IDS: [&str; 10] = [
+    "funnel",
+    "funnel-weeks",
+    "tiers",
+    "signals",
+    "paths",
+    "calibration",
+    "scores",
+    "sla",
+    "changes",
+    "notes",
+];
+
+const EN: Words = Words {
+    lang: Lang::En,
+
+    decimal: '.',
+    group: ',',
+    percent: "%",
+    na: "n/a",
+    minutes: "{} min",
+    hours: "{} h",
+    days: "{} days",
+    people: ["people"; 3],
+    profiles: ["profiles"; 3],
+    scored: ["scored profiles"; 3],
+    tasks_of: ["tasks"; 3],
+
+    default_title: "Weekly review",
+    kicker: "Intent Engine · weekly review",
+    nav: [
+        "Funnel",
+        "By week",
+        "Tiers",
+        "What predicts",
+        "Paths",
+        "Calibration",
+        "Scores",
+        "SLA",
+        "Plan changes",
+        "Notes",
+    ],
+
+    glance_title: "This week at a glance",
+    glance_how: "The week's key figures; the line under each number says what it is compared with.",
+    glance_empty: "No key figures this week.",
+
+    funnel_title: "Funnel",
+    funnel_how: "How many people reached each stage this period. The dark part of a bar is known \
+                 contacts, the light part anonymous visitors. On the right: the share of the \
+                 previous stage that got this far, and the typical (median) time it took.",
+    funnel_empty: "No funnel data for this period.",
+    legend_known: "known contacts",
+    legend_anonymous: "anonymous",
+    funnel_chart: "Funnel: people per stage",
+    funnel_tip: "{}: {} ({} known, {} anonymous)",
+    funnel_tip_rate: "; {} of the previous stage",
+    funnel_tip_median: "; median {} after the previous stage",
+    of_previous: "{} of previous stage",
+    first_stage: "first stage",
+    no_previous: "share of previous stage n/a",
+    median: "median {}",
+    anonymous_share: "{} anonymous",
+    all_known: "all known contacts",
+
+    weeks_title: "Funnel by week",
+    weeks_how: "One small chart per stage, one bar per week; the dark bar is the latest week. \
+                A stage that falls while the stages before it hold steady is where people get lost.",
+    weeks_empty: "No weekly history yet.",
+    vs_week_before: "{} vs week before",
+    week: "Week",
+    per_week: "{} per week",
+
+    tiers_title: "Conversion by tier",
+    tiers_how: "The share of people in each tier who converted. Higher tiers should convert \
+                clearly more often; if they do not, the tier thresholds need another look.",
+    tiers_empty: "No tiers with profiles yet.",
+    tiers_chart: "Conversion rate by tier",
+    tier_text: "{} · {} of {} converted",
+
+    signals_title: "What predicts",
+    signals_how: "Each row is a signal, sequence or fit rule. The dot shows how much more likely \
+                  people with it are to convert than people without it (odds ratio; 1 = no \
+                  difference, 2 = twice the odds), the whisker how sure we are. Grey rows marked \
+                  “not clear” could be chance.",
+    signals_empty: "Not enough outcomes yet to say which signals predict conversion.",
+    paths_title: "Paths",
+    paths_how: "The most common orders in which people moved through the site and showroom, read \
+                like the chart above: right of the line means people on that path convert more \
+                often.",
+    paths_empty: "No paths with enough profiles yet.",
+    odds_chart: "{}: odds ratios",
+    col_odds: "odds ratio (95% CI)",
+    col_profiles: "profiles",
+    col_rate: "conv.",
+    col_lift: "lift",
+    less_likely: "← less likely to convert",
+    more_likely: "more likely to convert →",
+    lift_tip: "{} ({}): odds ratio {}; {}; conversion {}; lift {}",
+    not_clear: "not clear",
+    not_clear_tip: "; not clear (could be chance)",
+
+    cal_title: "Calibration",
+    cal_how: "How far the score can be read as a chance to convert. Each dot is a group of people \
+              with similar predicted chances, bigger dots hold more people. Dots on the dashed \
+              diagonal mean predictions came true as often as promised; dots below it mean the \
+              model promised too much.",
+    cal_empty: "No model yet: this appears once enough outcomes are recorded to fit one.",
+    cal_outcome: "Outcome predicted:",
+    brier: "Brier score",
+    brier_hint: "lower is better, 0 is perfect",
+    auc: "AUC",
+    auc_hint: "0.5 is a coin toss, 1 is perfect",
+    th_predicted: "Predicted",
+    th_observed: "Observed",
+    th_profiles: "Profiles",
+    cal_chart: "Calibration: predicted against observed conversion",
+    axis_predicted: "predicted chance",
+    axis_observed: "actually converted",
+    cal_tip: "predicted {}, observed {}, {}",
+
+    scores_title: "Score distribution",
+    scores_how: "How many people have each score today. The dashed lines are the tier thresholds: \
+                 everyone right of a line is in that tier or higher.",
+    scores_empty: "No scored profiles yet.",
+    thresholds: "Tier thresholds: {}.",
+    scores_chart: "Score distribution with tier thresholds",
+    axis_score: "score",
+    bin_tip: "score {}–{}: {}",
+    tier_tip: "tier {} starts at score {}",
+
+    sla_title: "SLA compliance",
+    sla_how: "The share of follow-up tasks done within their agreed response time, per group, and \
+              the median time to the first response.",
+    sla_empty: "No follow-up tasks yet.",
+    sla_chart: "SLA compliance per group",
+    sla_text: "{} met · {} of {}",
+
+    changes_title: "Recommended plan changes",
+    changes_how: "Point changes the data suggests for the scoring plan. Green arrows raise a \
+                  rule's points, red arrows lower them; nothing changes until someone edits the \
+                  plan.",
+    changes_empty: "No plan changes recommended this week.",
+    th_rule: "Rule",
+    th_scores: "What it scores",
+    th_points: "Points",
+    th_change: "Change",
+    th_why: "Why",
+
+    notes_title: "Notes",
+    notes_how: "Things the analysis left out or is unsure about; worth a look before acting on the \
+                charts.",
+    notes_empty: "Nothing to flag this week.",
+};
+
+const PL: Words = Words {
+    lang: Lang::Pl,
+
+    decimal: ',',
+    group: '\u{a0}',
+    percent: "\u{a0}%",
+    na: "b.d.",
+    minutes: "{}\u{a0}min",
+    hours: "{}\u{a0}h",
+    // With one decimal the count is a fraction, which takes the genitive: "2,5 dnia".
+    days: "{}\u{a0}dnia",
+    people: ["osoba", "osoby", "osób"],
+    profiles: ["osoba", "osoby", "osób"],
+    scored: ["osoba z punktacją", "osoby z punktacją", "osób z punktacją"],
+    tasks_of: ["zadania", "zadań", "zadań"],
+
+    default_title: "Przegląd tygodnia",
+    kicker: "Intent Engine · przegląd tygodnia",
+    nav: [
+        "Lejek",
+        "Tydzień po tygodniu",
+        "Poziomy",
+        "Sygnały",
+        "Ścieżki",
+        "Kalibracja",
+        "Punktacja",
+        "SLA",
+        "Zmiany w planie",
+        "Uwagi",
+    ],
+
+    glance_title: "Tydzień w skrócie",
+    glance_how: "Najważniejsze liczby tygodnia; linijka pod każdą z nich mówi, z czym ją \
+                 porównujemy.",
+    glance_empty: "W tym tygodniu brak kluczowych liczb.",
+
+    funnel_title: "Lejek sprzedażowy",
+    funnel_how: "Ile osób dotarło w tym okresie do każdego etapu. Ciemna część paska to znane \
+                 kontakty, jasna – anonimowi odwiedzający. Po prawej: jaka część osób z \
+                 poprzedniego etapu dotarła tak daleko i ile to zwykle trwało (mediana).",
+    funnel_empty: "Brak danych o lejku w tym okresie.",
+    legend_known: "znane kontakty",
+    legend_anonymous: "anonimowi",
+    funnel_chart: "Lejek: liczba osób na każdym etapie",
+    funnel_tip: "{}: {} (znane kontakty: {}, anonimowi: {})",
+    funnel_tip_rate: "; {} osób z poprzedniego etapu",
+    funnel_tip_median: "; mediana czasu od poprzedniego etapu: {}",
+    of_previous: "{} z poprzedniego etapu",
+    first_stage: "pierwszy etap",
+    no_previous: "udział z poprzedniego etapu: b.d.",
+    median: "mediana {}",
+    anonymous_share: "{} anonimowych",
+    all_known: "same znane kontakty",
+
+    weeks_title: "Lejek tydzień po tygodniu",
+    weeks_how: "Jeden mały wykres na etap, jeden słupek na tydzień; ciemny słupek to ostatni \
+                tydzień. Etap, który spada, choć etapy przed nim trzymają poziom, to miejsce, w \
+                którym tracimy klientów.",
+    weeks_empty: "Nie ma jeszcze historii tygodniowej.",
+    vs_week_before: "{} wobec poprzedniego tygodnia",
+    week: "Tydzień",
+    per_week: "{}: tydzień po tygodniu",
+
+    tiers_title: "Konwersja według poziomu (tier)",
+    tiers_how: "Jaka część osób z każdego poziomu dokonała konwersji. Wyższe poziomy powinny \
+                wyraźnie częściej kończyć się konwersją; jeśli tak nie jest, trzeba jeszcze raz \
+                przyjrzeć się progom.",
+    tiers_empty: "Nie ma jeszcze poziomów z przypisanymi osobami.",
+    tiers_chart: "Konwersja według poziomu",
+    tier_text: "{} · konwersje: {} z {}",
+
+    signals_title: "Które sygnały zapowiadają konwersję",
+    signals_how: "Każdy wiersz to sygnał, sekwencja zachowań albo reguła dopasowania profilu. \
+                  Punkt pokazuje, o ile większe szanse na konwersję mają osoby z tym sygnałem niż \
+                  bez niego (iloraz szans; 1 = bez różnicy, 2 = szanse dwa razy większe), a wąsy – \
+                  na ile jesteśmy tego pewni (przedział ufności). Szare wiersze oznaczone \
+                  „niepewne” mogą być dziełem przypadku.",
+    signals_empty: "Wciąż za mało zapisanych wyników, żeby ocenić, które sygnały zapowiadają \
+                    konwersję.",
+    paths_title: "Ścieżki klientów",
+    paths_how: "Najczęstsze kolejności, w jakich klienci przechodzili przez stronę i salon. Czytaj \
+                jak wykres powyżej: punkt na prawo od linii oznacza, że osoby z tą ścieżką \
+                częściej dokonują konwersji.",
+    paths_empty: "Brak ścieżek z wystarczającą liczbą osób.",
+    odds_chart: "{}: ilorazy szans",
+    col_odds: "iloraz szans (PU 95\u{a0}%)",
+    col_profiles: "osoby",
+    col_rate: "konw.",
+    col_lift: "× średnia",
+    less_likely: "← mniejsza szansa na konwersję",
+    more_likely: "większa szansa na konwersję →",
+    lift_tip: "{} ({}): iloraz szans {}; {}; konwersja {}; względem średniej ×{}",
+    not_clear: "niepewne",
+    not_clear_tip: "; niepewne (to może być przypadek)",
+
+    cal_title: "Czy prognozy się sprawdzają (kalibracja)",
+    cal_how: "Na ile wynik punktowy można czytać jako szansę na konwersję. Każda kropka to grupa \
+              osób o podobnej prognozowanej szansie; im większa kropka, tym więcej osób. Kropki \
+              na przerywanej przekątnej znaczą, że prognozy sprawdzały się tak często, jak \
+              zapowiadał model; kropki pod nią – że model obiecywał za dużo.",
+    cal_empty: "Nie ma jeszcze modelu: ta część pojawi się, gdy zbierze się dość wyników, żeby \
+                go zbudować.",
+    cal_outcome: "Prognozowane zdarzenie:",
+    brier: "Wynik Briera",
+    brier_hint: "im niższy, tym lepiej; 0 to ideał",
+    auc: "AUC",
+    auc_hint: "0,5 to rzut monetą, 1 to ideał",
+    th_predicted: "Prognoza",
+    th_observed: "W rzeczywistości",
+    th_profiles: "Osoby",
+    cal_chart: "Kalibracja: prognozowana a rzeczywista konwersja",
+    axis_predicted: "prognozowana szansa",
+    axis_observed: "rzeczywista konwersja",
+    cal_tip: "prognoza {}, w rzeczywistości {}, {}",
+
+    scores_title: "Rozkład punktacji",
+    scores_how: "Ile osób ma dziś dany wynik punktowy. Przerywane linie to progi poziomów: każdy \
+                 na prawo od linii jest w tym poziomie albo wyższym.",
+    scores_empty: "Nie ma jeszcze osób z punktacją.",
+    thresholds: "Progi poziomów: {}.",
+    scores_chart: "Rozkład punktacji z progami poziomów",
+    axis_score: "punkty",
+    bin_tip: "punkty {}–{}: {}",
+    tier_tip: "poziom {} od {} pkt",
+
+    sla_title: "Czas reakcji (SLA)",
+    sla_how: "Jaka część zadań kontaktu z klientem została wykonana w uzgodnionym czasie reakcji, \
+              w podziale na grupy, oraz mediana czasu do pierwszej odpowiedzi.",
+    sla_empty: "Nie ma jeszcze zadań kontaktu z klientem.",
+    sla_chart: "Dotrzymanie SLA według grup",
+    sla_text: "{} w terminie · {} z {}",
+
+    changes_title: "Proponowane zmiany w planie punktacji",
+    changes_how: "Zmiany punktów podpowiadane przez dane. Zielone strzałki podnoszą punkty \
+                  reguły, czerwone je obniżają; nic się nie zmieni, dopóki ktoś nie poprawi \
+                  planu.",
+    changes_empty: "W tym tygodniu brak proponowanych zmian w planie.",
+    th_rule: "Reguła",
+    th_scores: "Za co przyznaje punkty",
+    th_points: "Punkty",
+    th_change: "Zmiana",
+    th_why: "Uzasadnienie",
+
+    notes_title: "Uwagi",
+    notes_how: "Co analiza pominęła albo czego nie jest pewna – warto to przejrzeć, zanim \
+                zaczniemy działać na podstawie wykresów.",
+    notes_empty: "W tym tygodniu nie ma nic do zgłoszenia.",
+};
 
 // ---------------------------------------------------------------------------------------------
 // Sections, in page order.
 
-fn header(out: &mut String, review: &Review, title: &str) {
-    out.push_str("<header>\n<p class=\"kicker\">Intent Engine · weekly review</p>\n");
-    w!(out, "<h1>{}</h1>\n", esc(title));
+fn header(out: &mut String, review: &Review, t: &'static Words) {
+    w!(
+        out,
+        "<header>\n<p class=\"kicker\">{}</p>\n<h1>{}</h1>\n",
+        esc(t.kicker),
+        esc(page_title(review, t))
+    );
     if !review.period.is_empty() {
         w!(out, "<p class=\"period\">{}</p>\n", esc(&review.period));
     }
@@ -336,19 +894,8 @@ fn header(out: &mut String, review: &Review, title: &str) {
         );
     }
     out.push_str("<nav>");
-    for (id, name) in [
-        ("funnel", "Funnel"),
-        ("funnel-weeks", "By week"),
-        ("tiers", "Tiers"),
-        ("signals", "What predicts"),
-        ("paths", "Paths"),
-        ("calibration", "Calibration"),
-        ("scores", "Scores"),
-        ("sla", "SLA"),
-        ("changes", "Plan changes"),
-        ("notes", "Notes"),
-    ] {
-        w!(out, "<a href=\"#{id}\">{name}</a>");
+    for (id, name) in NAV_IDS.iter().zip(t.nav) {
+        w!(out, "<a href=\"#{id}\">{}</a>", esc(name));
     }
     out.push_str("</nav>\n</header>\n");
 }
@@ -373,11 +920,10 @@ fn chart(out: &mut String, svg: String) {
     w!(out, "<div class=\"chart\">{svg}</div>\n");
 }
 
-fn headline_section(out: &mut String, figures: &[Figure]) {
-    let how = "The week's key figures; the line under each number says what it is compared with.";
-    section(out, "glance", "This week at a glance", how, |out| {
+fn headline_section(out: &mut String, figures: &[Figure], t: &Words) {
+    section(out, "glance", t.glance_title, t.glance_how, |out| {
         if figures.is_empty() {
-            return empty(out, "No key figures this week.");
+            return empty(out, t.glance_empty);
         }
         out.push_str("<div class=\"cards\">\n");
         for f in figures {
@@ -394,54 +940,52 @@ fn headline_section(out: &mut String, figures: &[Figure]) {
     });
 }
 
-fn funnel_section(out: &mut String, steps: &[FunnelStep]) {
-    let how = "How many people reached each stage this period. The dark part of a bar is known \
-               contacts, the light part anonymous visitors. On the right: the share of the \
-               previous stage that got this far, and the typical (median) time it took.";
-    section(out, "funnel", "Funnel", how, |out| {
+fn funnel_section(out: &mut String, steps: &[FunnelStep], t: &Words) {
+    section(out, "funnel", t.funnel_title, t.funnel_how, |out| {
         if steps.is_empty() {
-            return empty(out, "No funnel data for this period.");
+            return empty(out, t.funnel_empty);
         }
-        out.push_str(
-            "<div class=\"legend\"><span><i class=\"sw b\"></i>known contacts</span>\
-             <span><i class=\"sw b2\"></i>anonymous</span></div>\n",
+        w!(
+            out,
+            "<div class=\"legend\"><span><i class=\"sw b\"></i>{}</span>\
+             <span><i class=\"sw b2\"></i>{}</span></div>\n",
+            esc(t.legend_known),
+            esc(t.legend_anonymous)
         );
-        chart(out, funnel_chart(steps));
+        chart(out, funnel_chart(steps, t));
     });
 }
 
-fn funnel_chart(steps: &[FunnelStep]) -> String {
+fn funnel_chart(steps: &[FunnelStep], t: &Words) -> String {
     const ROW: f64 = 52.0;
     const X0: f64 = 190.0;
     const X1: f64 = 600.0;
     const RIGHT: f64 = 730.0;
     let max = steps.iter().map(|s| s.profiles).max().unwrap_or(0).max(1);
     let x = Scale::linear(0.0, max as f64, X0, X1);
-    let mut svg = Svg::new(
-        1000.0,
-        ROW * steps.len() as f64 + 6.0,
-        "Funnel: people per stage",
-    );
+    let mut svg = Svg::new(1000.0, ROW * steps.len() as f64 + 6.0, t.funnel_chart);
     for (i, s) in steps.iter().enumerate() {
         let y = 4.0 + ROW * i as f64;
         let anon = s.anonymous.min(s.profiles);
         let known = s.profiles - anon;
-        let rate = s.rate_from_previous.map(pct);
-        let median = s.median_hours_from_previous.map(duration_hours);
-        let anon_share = (s.profiles > 0).then(|| pct(anon as f64 / s.profiles as f64));
+        let rate = s.rate_from_previous.map(|r| t.pct(r));
+        let median = s.median_hours_from_previous.map(|h| t.duration_hours(h));
+        let anon_share = (s.profiles > 0).then(|| t.pct(anon as f64 / s.profiles as f64));
 
-        let mut tip = format!(
-            "{}: {} people ({} known, {} anonymous)",
-            s.label,
-            int(s.profiles),
-            int(known),
-            int(anon)
+        let mut tip = fill(
+            t.funnel_tip,
+            &[
+                &s.label,
+                &t.count(s.profiles, t.people),
+                &t.int(known),
+                &t.int(anon),
+            ],
         );
         if let Some(r) = &rate {
-            w!(tip, "; {r} of the previous stage");
+            tip.push_str(&fill(t.funnel_tip_rate, &[r]));
         }
         if let Some(m) = &median {
-            w!(tip, "; median {m} after the previous stage");
+            tip.push_str(&fill(t.funnel_tip_median, &[m]));
         }
         svg.group("", &tip);
         svg.text(0.0, y + 20.0, START, "h", &clip(&s.label, 24));
@@ -450,21 +994,21 @@ fn funnel_chart(steps: &[FunnelStep]) -> String {
         let xk = x.map(known as f64);
         svg.rect(xk, y + 8.0, x.map(s.profiles as f64) - xk, 30.0, "b2", "");
         let end = x.map(s.profiles as f64);
-        svg.text(end + 8.0, y + 28.0, START, "big", &int(s.profiles));
+        svg.text(end + 8.0, y + 28.0, START, "big", &t.int(s.profiles));
 
         let first = match (&rate, i) {
-            (Some(r), _) => format!("{r} of previous stage"),
-            (None, 0) => "first stage".to_string(),
-            (None, _) => "share of previous stage n/a".to_string(),
+            (Some(r), _) => fill(t.of_previous, &[r]),
+            (None, 0) => t.first_stage.to_string(),
+            (None, _) => t.no_previous.to_string(),
         };
         svg.text(RIGHT, y + 20.0, START, "h", &first);
         let mut second = Vec::new();
         if let Some(m) = median {
-            second.push(format!("median {m}"));
+            second.push(fill(t.median, &[&m]));
         }
         match anon_share {
-            Some(a) if anon > 0 => second.push(format!("{a} anonymous")),
-            Some(_) => second.push("all known contacts".to_string()),
+            Some(a) if anon > 0 => second.push(fill(t.anonymous_share, &[&a])),
+            Some(_) => second.push(t.all_known.to_string()),
             None => {}
         }
         svg.text(RIGHT, y + 36.0, START, "s", &second.join(" · "));
@@ -473,12 +1017,10 @@ fn funnel_chart(steps: &[FunnelStep]) -> String {
     svg.finish()
 }
 
-fn funnel_weeks_section(out: &mut String, fw: &FunnelWeeks) {
-    let how = "One small chart per stage, one bar per week; the dark bar is the latest week. \
-               A stage that falls while the stages before it hold steady is where people get lost.";
-    section(out, "funnel-weeks", "Funnel by week", how, |out| {
+fn funnel_weeks_section(out: &mut String, fw: &FunnelWeeks, t: &Words) {
+    section(out, "funnel-weeks", t.weeks_title, t.weeks_how, |out| {
         if fw.stages.is_empty() || fw.weeks.is_empty() {
-            return empty(out, "No weekly history yet.");
+            return empty(out, t.weeks_empty);
         }
         out.push_str("<div class=\"multiples\">\n");
         for (i, stage) in fw.stages.iter().enumerate() {
@@ -500,8 +1042,8 @@ fn funnel_weeks_section(out: &mut String, fw: &FunnelWeeks) {
                         ("flat", "=")
                     };
                     format!(
-                        "<div class=\"chg {class}\">{arrow} {} vs week before</div>",
-                        pct(c.abs())
+                        "<div class=\"chg {class}\">{arrow} {}</div>",
+                        esc(&fill(t.vs_week_before, &[&t.pct(c.abs())]))
                     )
                 }
                 _ => String::new(),
@@ -510,13 +1052,15 @@ fn funnel_weeks_section(out: &mut String, fw: &FunnelWeeks) {
                 out,
                 "<div class=\"panel\"><div class=\"ph\"><b>{}</b><span class=\"v\">{}</span></div>{change}",
                 esc(stage),
-                last.map_or_else(|| "–".to_string(), int)
+                last.map_or_else(|| "–".to_string(), |v| t.int(v))
             );
-            out.push_str(&week_bars(stage, &values));
+            out.push_str(&week_bars(stage, &values, t));
             out.push_str("</div>\n");
         }
-        out.push_str(
-            "</div>\n<div class=\"tablewrap\"><table class=\"compact\"><thead><tr><th>Week</th>",
+        w!(
+            out,
+            "</div>\n<div class=\"tablewrap\"><table class=\"compact\"><thead><tr><th>{}</th>",
+            esc(t.week)
         );
         for s in &fw.stages {
             w!(out, "<th class=\"n\">{}</th>", esc(s));
@@ -525,7 +1069,7 @@ fn funnel_weeks_section(out: &mut String, fw: &FunnelWeeks) {
         for (week, counts) in &fw.weeks {
             w!(out, "<tr><td>{}</td>", esc(week));
             for i in 0..fw.stages.len() {
-                let v = counts.get(i).map_or_else(|| "–".to_string(), |&v| int(v));
+                let v = counts.get(i).map_or_else(|| "–".to_string(), |&v| t.int(v));
                 w!(out, "<td class=\"n\">{v}</td>");
             }
             out.push_str("</tr>\n");
@@ -534,18 +1078,19 @@ fn funnel_weeks_section(out: &mut String, fw: &FunnelWeeks) {
     });
 }
 
-fn week_bars(stage: &str, values: &[(&str, Option<u64>)]) -> String {
+fn week_bars(stage: &str, values: &[(&str, Option<u64>)], t: &Words) -> String {
     const W: f64 = 300.0;
     const BASE: f64 = 92.0;
     const TOP: f64 = 6.0;
     let max = values.iter().filter_map(|v| v.1).max().unwrap_or(0).max(1);
     let y = Scale::linear(0.0, max as f64, BASE, TOP);
     let step = (W - 8.0) / values.len().max(1) as f64;
-    let mut svg = Svg::new(W, 112.0, &format!("{stage} per week"));
+    let mut svg = Svg::new(W, 112.0, &fill(t.per_week, &[stage]));
     for (i, (week, v)) in values.iter().enumerate() {
         let x = 4.0 + step * i as f64;
         let class = if i + 1 == values.len() { "b" } else { "b2" };
-        let tip = format!("{week} · {stage}: {}", v.map_or_else(|| "n/a".into(), int));
+        let value = v.map_or_else(|| t.na.to_string(), |v| t.int(v));
+        let tip = format!("{week} · {stage}: {value}");
         if let Some(v) = v {
             let top = y.map(*v as f64);
             svg.rect(x + 1.5, top, (step - 3.0).max(1.0), BASE - top, class, &tip);
@@ -561,43 +1106,35 @@ fn week_bars(stage: &str, values: &[(&str, Option<u64>)]) -> String {
     svg.finish()
 }
 
-fn tier_section(out: &mut String, tiers: &[TierRow]) {
-    let how = "The share of people in each tier who converted. Higher tiers should convert clearly \
-               more often; if they do not, the tier thresholds need another look.";
-    section(out, "tiers", "Conversion by tier", how, |out| {
+fn tier_section(out: &mut String, tiers: &[TierRow], t: &Words) {
+    section(out, "tiers", t.tiers_title, t.tiers_how, |out| {
         if tiers.is_empty() {
-            return empty(out, "No tiers with profiles yet.");
+            return empty(out, t.tiers_empty);
         }
-        chart(out, tier_chart(tiers));
+        chart(out, tier_chart(tiers, t));
     });
 }
 
-fn tier_chart(tiers: &[TierRow]) -> String {
+fn tier_chart(tiers: &[TierRow], t: &Words) -> String {
     const ROW: f64 = 36.0;
     const X0: f64 = 170.0;
     let max = tiers
         .iter()
-        .map(|t| t.rate)
+        .map(|r| r.rate)
         .filter(|r| r.is_finite() && *r > 0.0)
         .fold(0.0, f64::max);
     let x = Scale::linear(0.0, if max > 0.0 { max } else { 1.0 }, X0, 700.0);
-    let mut svg = Svg::new(
-        1000.0,
-        ROW * tiers.len() as f64 + 6.0,
-        "Conversion rate by tier",
-    );
-    for (i, t) in tiers.iter().enumerate() {
+    let mut svg = Svg::new(1000.0, ROW * tiers.len() as f64 + 6.0, t.tiers_chart);
+    for (i, r) in tiers.iter().enumerate() {
         let y = 4.0 + ROW * i as f64;
-        let text = format!(
-            "{} · {} of {} converted",
-            pct(t.rate),
-            int(t.converted),
-            int(t.profiles)
+        let text = fill(
+            t.tier_text,
+            &[&t.pct(r.rate), &t.int(r.converted), &t.int(r.profiles)],
         );
-        svg.group("", &format!("{}: {text}", t.tier));
-        svg.text(0.0, y + 20.0, START, "h", &clip(&t.tier, 22));
-        let end = if t.rate.is_finite() {
-            x.map(t.rate)
+        svg.group("", &format!("{}: {text}", r.tier));
+        svg.text(0.0, y + 20.0, START, "h", &clip(&r.tier, 22));
+        let end = if r.rate.is_finite() {
+            x.map(r.rate)
         } else {
             X0
         };
@@ -614,12 +1151,13 @@ fn forest_section(
     how: &str,
     rows: &[LiftRow],
     empty_text: &str,
+    t: &Words,
 ) {
     section(out, id, title, how, |out| {
         if rows.is_empty() {
             return empty(out, empty_text);
         }
-        chart(out, forest_chart(rows, title));
+        chart(out, forest_chart(rows, title, t));
     });
 }
 
@@ -672,7 +1210,7 @@ fn log_domain(rows: &[&LiftRow]) -> (f64, f64) {
     (lo, hi)
 }
 
-fn forest_chart(rows: &[LiftRow], what: &str) -> String {
+fn forest_chart(rows: &[LiftRow], what: &str, t: &Words) -> String {
     const ROW: f64 = 36.0;
     const TOP: f64 = 26.0;
     const PX0: f64 = 300.0;
@@ -687,44 +1225,32 @@ fn forest_chart(rows: &[LiftRow], what: &str) -> String {
     let (lo, hi) = log_domain(&rows);
     let x = Scale::log(lo, hi, PX0, PX1);
     let bottom = TOP + ROW * rows.len() as f64;
-    let mut svg = Svg::new(1000.0, bottom + 52.0, &format!("{what}: odds ratios"));
+    let mut svg = Svg::new(1000.0, bottom + 52.0, &fill(t.odds_chart, &[what]));
 
-    svg.text(C_OR, 16.0, START, "s", "odds ratio (95% CI)");
-    svg.text(C_N, 16.0, END, "s", "profiles");
-    svg.text(C_RATE, 16.0, END, "s", "conv.");
-    svg.text(C_LIFT, 16.0, END, "s", "lift");
+    svg.text(C_OR, 16.0, START, "s", t.col_odds);
+    svg.text(C_N, 16.0, END, "s", t.col_profiles);
+    svg.text(C_RATE, 16.0, END, "s", t.col_rate);
+    svg.text(C_LIFT, 16.0, END, "s", t.col_lift);
     for i in (0..rows.len()).step_by(2) {
         svg.rect(0.0, TOP + ROW * i as f64, 1000.0, ROW, "zebra", "");
     }
     let mut ticks: Vec<f64> = LOG_TICKS
         .iter()
-        .filter(|t| t.0 >= lo && t.0 <= hi)
-        .map(|t| t.0)
+        .filter(|tick| tick.0 >= lo && tick.0 <= hi)
+        .map(|tick| tick.0)
         .collect();
     if ticks.len() > 9 {
-        ticks.retain(|t| LOG_TICKS.iter().any(|m| m.0 == *t && m.1));
+        ticks.retain(|tick| LOG_TICKS.iter().any(|m| m.0 == *tick && m.1));
     }
-    for &t in &ticks {
-        svg.line(x.map(t), TOP, x.map(t), bottom, "grid");
-        svg.line(x.map(t), bottom, x.map(t), bottom + 4.0, "axis");
-        svg.text(x.map(t), bottom + 17.0, MIDDLE, "s", &short(t));
+    for &tick in &ticks {
+        svg.line(x.map(tick), TOP, x.map(tick), bottom, "grid");
+        svg.line(x.map(tick), bottom, x.map(tick), bottom + 4.0, "axis");
+        svg.text(x.map(tick), bottom + 17.0, MIDDLE, "s", &t.short(tick));
     }
     svg.line(PX0, bottom, PX1, bottom, "axis");
     svg.line(x.map(1.0), TOP - 4.0, x.map(1.0), bottom, "ref");
-    svg.text(
-        x.map(1.0) - 8.0,
-        bottom + 36.0,
-        END,
-        "s",
-        "← less likely to convert",
-    );
-    svg.text(
-        x.map(1.0) + 8.0,
-        bottom + 36.0,
-        START,
-        "s",
-        "more likely to convert →",
-    );
+    svg.text(x.map(1.0) - 8.0, bottom + 36.0, END, "s", t.less_likely);
+    svg.text(x.map(1.0) + 8.0, bottom + 36.0, START, "s", t.more_likely);
 
     for (i, r) in rows.iter().enumerate() {
         let y = TOP + ROW * i as f64;
@@ -732,29 +1258,32 @@ fn forest_chart(rows: &[LiftRow], what: &str) -> String {
         let clear = (r.ci_low > 1.0 || r.ci_high < 1.0) && !r.odds_ratio.is_nan();
         let interval = format!(
             "{} ({}–{})",
-            ratio(r.odds_ratio),
-            ratio(r.ci_low),
-            ratio(r.ci_high)
+            t.ratio(r.odds_ratio),
+            t.ratio(r.ci_low),
+            t.ratio(r.ci_high)
         );
-        let mut tip = format!(
-            "{} ({}): odds ratio {interval}; {} profiles; conversion {}; lift {}",
-            r.label,
-            r.kind,
-            int(r.profiles),
-            pct(r.rate),
-            ratio(r.lift)
+        let mut tip = fill(
+            t.lift_tip,
+            &[
+                &r.label,
+                &r.kind,
+                &interval,
+                &t.count(r.profiles, t.profiles),
+                &t.pct(r.rate),
+                &t.ratio(r.lift),
+            ],
         );
         if !clear {
-            tip.push_str("; not clear (could be chance)");
+            tip.push_str(t.not_clear_tip);
         }
         svg.group(if clear { "" } else { "nc" }, &tip);
         svg.text(0.0, y + 16.0, START, "h", &clip(&r.label, 40));
         let kind = if clear {
             r.kind.clone()
         } else if r.kind.is_empty() {
-            "not clear".to_string()
+            t.not_clear.to_string()
         } else {
-            format!("{} · not clear", r.kind)
+            format!("{} · {}", r.kind, t.not_clear)
         };
         svg.text(0.0, y + 30.0, START, "s", &clip(&kind, 48));
 
@@ -802,64 +1331,66 @@ fn forest_chart(rows: &[LiftRow], what: &str) -> String {
             svg.rect(x.map(o) - 5.5, cy - 5.5, 11.0, 11.0, "pt", "");
         }
         svg.text(C_OR, cy + 4.5, START, "", &interval);
-        svg.text(C_N, cy + 4.5, END, "", &int(r.profiles));
-        svg.text(C_RATE, cy + 4.5, END, "", &pct(r.rate));
-        svg.text(C_LIFT, cy + 4.5, END, "", &format!("×{}", ratio(r.lift)));
+        svg.text(C_N, cy + 4.5, END, "", &t.int(r.profiles));
+        svg.text(C_RATE, cy + 4.5, END, "", &t.pct(r.rate));
+        svg.text(C_LIFT, cy + 4.5, END, "", &format!("×{}", t.ratio(r.lift)));
         svg.end_group();
     }
     svg.finish()
 }
 
-fn calibration_section(out: &mut String, c: &Calibration) {
-    let how = "How far the score can be read as a chance to convert. Each dot is a group of people \
-               with similar predicted chances, bigger dots hold more people. Dots on the dashed \
-               diagonal mean predictions came true as often as promised; dots below it mean the \
-               model promised too much.";
-    section(out, "calibration", "Calibration", how, |out| {
+fn calibration_section(out: &mut String, c: &Calibration, t: &Words) {
+    section(out, "calibration", t.cal_title, t.cal_how, |out| {
         if c.bins.is_empty() {
-            return empty(
-                out,
-                "No model yet: this appears once enough outcomes are recorded to fit one.",
-            );
+            return empty(out, t.cal_empty);
         }
         out.push_str("<div class=\"split\">\n");
-        chart(out, calibration_chart(&c.bins));
+        chart(out, calibration_chart(&c.bins, t));
         out.push_str("<div>\n");
         if !c.outcome.is_empty() {
             w!(
                 out,
-                "<p class=\"below\">Outcome predicted: <b>{}</b></p>\n",
+                "<p class=\"below\">{} <b>{}</b></p>\n",
+                esc(t.cal_outcome),
                 esc(&c.outcome)
             );
         }
-        let fig = |v: Option<f64>| v.map_or_else(|| "n/a".to_string(), |v| num(v, 3));
+        let fig = |v: Option<f64>| v.map_or_else(|| t.na.to_string(), |v| t.num(v, 3));
         w!(
             out,
-            "<div class=\"mini\"><div><span class=\"label\">Brier score</span>\
-             <span class=\"value\">{}</span><span class=\"hint\">lower is better, 0 is perfect</span></div>\
-             <div><span class=\"label\">AUC</span><span class=\"value\">{}</span>\
-             <span class=\"hint\">0.5 is a coin toss, 1 is perfect</span></div></div>\n",
+            "<div class=\"mini\"><div><span class=\"label\">{}</span>\
+             <span class=\"value\">{}</span><span class=\"hint\">{}</span></div>\
+             <div><span class=\"label\">{}</span><span class=\"value\">{}</span>\
+             <span class=\"hint\">{}</span></div></div>\n",
+            esc(t.brier),
             fig(c.brier),
-            fig(c.auc)
+            esc(t.brier_hint),
+            esc(t.auc),
+            fig(c.auc),
+            esc(t.auc_hint)
         );
-        out.push_str(
-            "<table class=\"compact\"><thead><tr><th class=\"n\">Predicted</th>\
-             <th class=\"n\">Observed</th><th class=\"n\">Profiles</th></tr></thead><tbody>\n",
+        w!(
+            out,
+            "<table class=\"compact\"><thead><tr><th class=\"n\">{}</th>\
+             <th class=\"n\">{}</th><th class=\"n\">{}</th></tr></thead><tbody>\n",
+            esc(t.th_predicted),
+            esc(t.th_observed),
+            esc(t.th_profiles)
         );
         for b in &c.bins {
             w!(
                 out,
                 "<tr><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td></tr>\n",
-                pct(b.predicted),
-                pct(b.observed),
-                int(b.n)
+                t.pct(b.predicted),
+                t.pct(b.observed),
+                t.int(b.n)
             );
         }
         out.push_str("</tbody></table>\n</div>\n</div>\n");
     });
 }
 
-fn calibration_chart(bins: &[CalibrationBin]) -> String {
+fn calibration_chart(bins: &[CalibrationBin], t: &Words) -> String {
     const L: f64 = 58.0;
     const R: f64 = 446.0;
     const T: f64 = 12.0;
@@ -880,45 +1411,41 @@ fn calibration_chart(bins: &[CalibrationBin]) -> String {
     let y = Scale::linear(0.0, top, B, T);
     let step = ticks.get(1).copied().unwrap_or(top);
     let dec = if step < 0.01 { 1 } else { 0 };
-    let mut svg = Svg::new(
-        460.0,
-        420.0,
-        "Calibration: predicted against observed conversion",
-    );
-    for &t in &ticks {
-        let label = format!("{}%", num(t * 100.0, dec));
-        svg.line(x.map(t), T, x.map(t), B, "grid");
-        svg.line(L, y.map(t), R, y.map(t), "grid");
-        svg.text(x.map(t), B + 17.0, MIDDLE, "s", &label);
-        if t > 0.0 {
-            svg.text(L - 6.0, y.map(t) + 4.0, END, "s", &label);
+    let mut svg = Svg::new(460.0, 420.0, t.cal_chart);
+    for &tick in &ticks {
+        let label = t.percent(tick * 100.0, dec);
+        svg.line(x.map(tick), T, x.map(tick), B, "grid");
+        svg.line(L, y.map(tick), R, y.map(tick), "grid");
+        svg.text(x.map(tick), B + 17.0, MIDDLE, "s", &label);
+        if tick > 0.0 {
+            svg.text(L - 6.0, y.map(tick) + 4.0, END, "s", &label);
         }
     }
     svg.line(L, B, R, B, "axis");
     svg.line(L, T, L, B, "axis");
     svg.line(x.map(0.0), y.map(0.0), x.map(top), y.map(top), "ref");
-    svg.text((L + R) / 2.0, B + 38.0, MIDDLE, "s", "predicted chance");
-    svg.text_up(16.0, (T + B) / 2.0, "s", "actually converted");
+    svg.text((L + R) / 2.0, B + 38.0, MIDDLE, "s", t.axis_predicted);
+    svg.text_up(16.0, (T + B) / 2.0, "s", t.axis_observed);
     let max_n = bins.iter().map(|b| b.n).max().unwrap_or(0).max(1) as f64;
     let mut order: Vec<&CalibrationBin> = bins.iter().filter(finite).collect();
     order.sort_by_key(|b| std::cmp::Reverse(b.n));
     for b in order {
         let r = 3.5 + 11.0 * (b.n as f64 / max_n).sqrt();
-        let tip = format!(
-            "predicted {}, observed {}, {} profiles",
-            pct(b.predicted),
-            pct(b.observed),
-            int(b.n)
+        let tip = fill(
+            t.cal_tip,
+            &[
+                &t.pct(b.predicted),
+                &t.pct(b.observed),
+                &t.count(b.n, t.profiles),
+            ],
         );
         svg.circle(x.map(b.predicted), y.map(b.observed), r, "dot", &tip);
     }
     svg.finish()
 }
 
-fn score_section(out: &mut String, h: &Histogram) {
-    let how = "How many people have each score today. The dashed lines are the tier thresholds: \
-               everyone right of a line is in that tier or higher.";
-    section(out, "scores", "Score distribution", how, |out| {
+fn score_section(out: &mut String, h: &Histogram, t: &Words) {
+    section(out, "scores", t.scores_title, t.scores_how, |out| {
         let bins: Vec<(f64, f64, u64)> = h
             .bins
             .iter()
@@ -926,25 +1453,30 @@ fn score_section(out: &mut String, h: &Histogram) {
             .filter(|b| b.0.is_finite() && b.1.is_finite() && b.1 > b.0)
             .collect();
         if bins.is_empty() {
-            return empty(out, "No scored profiles yet.");
+            return empty(out, t.scores_empty);
         }
-        chart(out, histogram_chart(&bins, &h.lines));
+        chart(out, histogram_chart(&bins, &h.lines, t));
         let total: u64 = bins.iter().map(|b| b.2).sum();
         let mut lines: Vec<&(String, f64)> = h.lines.iter().collect();
         lines.sort_by(|a, b| a.1.total_cmp(&b.1));
         let list: Vec<String> = lines
             .iter()
-            .map(|(name, v)| format!("{} ≥ {}", esc(name), points(*v)))
+            .map(|(name, v)| format!("{} ≥ {}", esc(name), t.points(*v)))
             .collect();
-        w!(out, "<p class=\"below\">{} scored profiles.", int(total));
+        w!(
+            out,
+            "<p class=\"below\">{}.",
+            esc(&t.count(total, t.scored))
+        );
         if !list.is_empty() {
-            w!(out, " Tier thresholds: {}.", list.join(" · "));
+            // The list is escaped already; the template is the language's own text.
+            w!(out, " {}", fill(&esc(t.thresholds), &[&list.join(" · ")]));
         }
         out.push_str("</p>\n");
     });
 }
 
-fn histogram_chart(bins: &[(f64, f64, u64)], lines: &[(String, f64)]) -> String {
+fn histogram_chart(bins: &[(f64, f64, u64)], lines: &[(String, f64)], t: &Words) -> String {
     const L: f64 = 70.0;
     const R: f64 = 984.0;
     const T: f64 = 46.0;
@@ -955,15 +1487,18 @@ fn histogram_chart(bins: &[(f64, f64, u64)], lines: &[(String, f64)]) -> String 
     let max = bins.iter().map(|b| b.2).max().unwrap_or(0).max(1);
     let (ticks, top) = linear_ticks(max as f64, 4);
     let y = Scale::linear(0.0, top, B, T);
-    let mut svg = Svg::new(1000.0, 310.0, "Score distribution with tier thresholds");
-    for &t in &ticks {
-        svg.line(L, y.map(t), R, y.map(t), "grid");
-        svg.text(L - 8.0, y.map(t) + 4.0, END, "s", &num(t, 0));
+    let mut svg = Svg::new(1000.0, 310.0, t.scores_chart);
+    for &tick in &ticks {
+        svg.line(L, y.map(tick), R, y.map(tick), "grid");
+        svg.text(L - 8.0, y.map(tick) + 4.0, END, "s", &t.num(tick, 0));
     }
-    svg.text_up(14.0, (T + B) / 2.0, "s", "profiles");
+    svg.text_up(14.0, (T + B) / 2.0, "s", t.col_profiles);
     for &(from, to, n) in bins {
         let (x0, x1) = (x.map(from), x.map(to));
-        let tip = format!("score {}–{}: {} profiles", points(from), points(to), int(n));
+        let tip = fill(
+            t.bin_tip,
+            &[&t.points(from), &t.points(to), &t.count(n, t.profiles)],
+        );
         svg.rect(
             x0 + 1.0,
             y.map(n as f64),
@@ -980,10 +1515,10 @@ fn histogram_chart(bins: &[(f64, f64, u64)], lines: &[(String, f64)]) -> String 
     let every = edges.len().div_ceil(11).max(1);
     for (i, &e) in edges.iter().enumerate() {
         if i % every == 0 || i + 1 == edges.len() {
-            svg.text(x.map(e), B + 17.0, MIDDLE, "s", &points(e));
+            svg.text(x.map(e), B + 17.0, MIDDLE, "s", &t.points(e));
         }
     }
-    svg.text((L + R) / 2.0, B + 40.0, MIDDLE, "s", "score");
+    svg.text((L + R) / 2.0, B + 40.0, MIDDLE, "s", t.axis_score);
 
     let mut lines: Vec<&(String, f64)> = lines
         .iter()
@@ -994,7 +1529,7 @@ fn histogram_chart(bins: &[(f64, f64, u64)], lines: &[(String, f64)]) -> String 
     let mut row_end = [f64::NEG_INFINITY; 2];
     for (name, v) in lines {
         let lx = x.map(*v);
-        let label = format!("{} ≥ {}", clip(name, 16), points(*v));
+        let label = format!("{} ≥ {}", clip(name, 16), t.points(*v));
         let width = 7.2 * label.chars().count() as f64;
         let flip = lx + 5.0 + width > R;
         let (start, end) = if flip {
@@ -1011,7 +1546,7 @@ fn histogram_chart(bins: &[(f64, f64, u64)], lines: &[(String, f64)]) -> String 
         };
         row_end[level] = end;
         let ly = 16.0 + 16.0 * level as f64;
-        svg.group("", &format!("tier {name} starts at score {}", points(*v)));
+        svg.group("", &fill(t.tier_tip, &[name, &t.points(*v)]));
         svg.line(lx, ly - 12.0, lx, B, "tier");
         let anchor = if flip { END } else { START };
         let tx = if flip { lx - 5.0 } else { lx + 5.0 };
@@ -1021,38 +1556,35 @@ fn histogram_chart(bins: &[(f64, f64, u64)], lines: &[(String, f64)]) -> String 
     svg.finish()
 }
 
-fn sla_section(out: &mut String, rows: &[SlaRow]) {
-    let how = "The share of follow-up tasks done within their agreed response time, per group, \
-               and the median time to the first response.";
-    section(out, "sla", "SLA compliance", how, |out| {
+fn sla_section(out: &mut String, rows: &[SlaRow], t: &Words) {
+    section(out, "sla", t.sla_title, t.sla_how, |out| {
         if rows.is_empty() {
-            return empty(out, "No follow-up tasks yet.");
+            return empty(out, t.sla_empty);
         }
-        chart(out, sla_chart(rows));
+        chart(out, sla_chart(rows, t));
     });
 }
 
-fn sla_chart(rows: &[SlaRow]) -> String {
+fn sla_chart(rows: &[SlaRow], t: &Words) -> String {
     const ROW: f64 = 36.0;
     const X0: f64 = 200.0;
     const X1: f64 = 620.0;
     let x = Scale::linear(0.0, 1.0, X0, X1);
-    let mut svg = Svg::new(
-        1000.0,
-        ROW * rows.len() as f64 + 6.0,
-        "SLA compliance per group",
-    );
+    let mut svg = Svg::new(1000.0, ROW * rows.len() as f64 + 6.0, t.sla_chart);
     for (i, r) in rows.iter().enumerate() {
         let y = 4.0 + ROW * i as f64;
         let share = (r.tasks > 0).then(|| r.met.min(r.tasks) as f64 / r.tasks as f64);
-        let mut text = format!(
-            "{} met · {} of {} tasks",
-            share.map_or_else(|| "n/a".to_string(), pct),
-            int(r.met),
-            int(r.tasks)
+        let mut text = fill(
+            t.sla_text,
+            &[
+                &share.map_or_else(|| t.na.to_string(), |s| t.pct(s)),
+                &t.int(r.met),
+                &t.count(r.tasks, t.tasks_of),
+            ],
         );
         if let Some(m) = r.median_minutes {
-            w!(text, " · median {}", duration_hours(m / 60.0));
+            text.push_str(" · ");
+            text.push_str(&fill(t.median, &[&t.duration_hours(m / 60.0)]));
         }
         svg.group("", &format!("{}: {text}", r.group));
         svg.text(0.0, y + 20.0, START, "h", &clip(&r.group, 26));
@@ -1066,16 +1598,20 @@ fn sla_chart(rows: &[SlaRow]) -> String {
     svg.finish()
 }
 
-fn changes_section(out: &mut String, changes: &[PlanChange]) {
-    let how = "Point changes the data suggests for the scoring plan. Green arrows raise a rule's \
-               points, red arrows lower them; nothing changes until someone edits the plan.";
-    section(out, "changes", "Recommended plan changes", how, |out| {
+fn changes_section(out: &mut String, changes: &[PlanChange], t: &Words) {
+    section(out, "changes", t.changes_title, t.changes_how, |out| {
         if changes.is_empty() {
-            return empty(out, "No plan changes recommended this week.");
+            return empty(out, t.changes_empty);
         }
-        out.push_str(
-            "<div class=\"tablewrap\"><table><thead><tr><th>Rule</th><th>What it scores</th>\
-             <th class=\"n\">Points</th><th class=\"n\">Change</th><th>Why</th></tr></thead><tbody>\n",
+        w!(
+            out,
+            "<div class=\"tablewrap\"><table><thead><tr><th>{}</th><th>{}</th>\
+             <th class=\"n\">{}</th><th class=\"n\">{}</th><th>{}</th></tr></thead><tbody>\n",
+            esc(t.th_rule),
+            esc(t.th_scores),
+            esc(t.th_points),
+            esc(t.th_change),
+            esc(t.th_why)
         );
         for c in changes {
             let delta = c.new - c.old;
@@ -1094,9 +1630,9 @@ fn changes_section(out: &mut String, changes: &[PlanChange]) {
                  <td class=\"n {class}\">{arrow}{}</td><td>{}</td></tr>\n",
                 esc(&c.rule),
                 esc(&c.label),
-                points(c.old),
-                points(c.new),
-                points(delta),
+                t.points(c.old),
+                t.points(c.new),
+                t.points(delta),
                 esc(&c.note)
             );
         }
@@ -1104,11 +1640,10 @@ fn changes_section(out: &mut String, changes: &[PlanChange]) {
     });
 }
 
-fn notes_section(out: &mut String, notes: &[String]) {
-    let how = "Things the analysis left out or is unsure about; worth a look before acting on the charts.";
-    section(out, "notes", "Notes", how, |out| {
+fn notes_section(out: &mut String, notes: &[String], t: &Words) {
+    section(out, "notes", t.notes_title, t.notes_how, |out| {
         if notes.is_empty() {
-            return empty(out, "Nothing to flag this week.");
+            return empty(out, t.notes_empty);
         }
         out.push_str("<ul class=\"notes\">\n");
         for n in notes {
@@ -1333,99 +1868,136 @@ fn coord(v: f64) -> String {
     if s == "-0" { "0" } else { s }.to_string()
 }
 
-/// Puts thousands separators into a string of digits.
-fn group_digits(digits: &str) -> String {
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
-    for (i, ch) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            out.push(',');
+/// Puts translated `args` into the `{}` slots of `template`, in order.
+fn fill(template: &str, args: &[&str]) -> String {
+    let mut out = String::with_capacity(template.len() + 32);
+    let mut args = args.iter();
+    let mut rest = template;
+    while let Some(i) = rest.find("{}") {
+        out.push_str(&rest[..i]);
+        out.push_str(args.next().copied().unwrap_or(""));
+        rest = &rest[i + 2..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Numbers for people, in the language's format.
+impl Words {
+    /// Puts thousands separators into a string of digits.
+    fn group_digits(&self, digits: &str) -> String {
+        let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+        for (i, ch) in digits.chars().enumerate() {
+            if i > 0 && (digits.len() - i) % 3 == 0 {
+                out.push(self.group);
+            }
+            out.push(ch);
         }
-        out.push(ch);
+        out
     }
-    out
-}
 
-/// A count with thousands separators: `1,234,567`.
-fn int(n: u64) -> String {
-    group_digits(&n.to_string())
-}
+    /// A count with thousands separators: `1,234,567` (Polish `1 234 567`).
+    fn int(&self, n: u64) -> String {
+        self.group_digits(&n.to_string())
+    }
 
-/// A number with thousands separators and `dec` decimals; `n/a`, `∞` or `-∞` when not finite.
-fn num(x: f64, dec: usize) -> String {
-    if x.is_nan() {
-        return "n/a".to_string();
+    /// A count and the noun after it in the form the count needs: `5 osób`, `2 osoby`.
+    fn count(&self, n: u64, forms: Forms) -> String {
+        let [one, few, many] = forms;
+        let form = match self.lang {
+            _ if n == 1 => one,
+            Lang::En => many,
+            Lang::Pl if (2..=4).contains(&(n % 10)) && !(12..=14).contains(&(n % 100)) => few,
+            Lang::Pl => many,
+        };
+        format!("{} {form}", self.int(n))
     }
-    if x.is_infinite() {
-        return if x > 0.0 { "∞" } else { "-∞" }.to_string();
-    }
-    let s = format!("{:.*}", dec, x.abs());
-    let (whole, frac) = s.split_once('.').unwrap_or((&s, ""));
-    let negative = x < 0.0 && s.chars().any(|c| c.is_ascii_digit() && c != '0');
-    let mut out = String::new();
-    if negative {
-        out.push('-');
-    }
-    out.push_str(&group_digits(whole));
-    if !frac.is_empty() {
-        out.push('.');
-        out.push_str(frac);
-    }
-    out
-}
 
-/// A share (0–1) as a percentage with one decimal: `12.3%`.
-fn pct(x: f64) -> String {
-    if x.is_finite() {
-        format!("{}%", num(x * 100.0, 1))
-    } else {
-        "n/a".to_string()
+    /// A number with thousands separators and `dec` decimals; `n/a`, `∞` or `-∞` when not
+    /// finite.
+    fn num(&self, x: f64, dec: usize) -> String {
+        if x.is_nan() {
+            return self.na.to_string();
+        }
+        if x.is_infinite() {
+            return if x > 0.0 { "∞" } else { "-∞" }.to_string();
+        }
+        let s = format!("{:.*}", dec, x.abs());
+        let (whole, frac) = s.split_once('.').unwrap_or((&s, ""));
+        let negative = x < 0.0 && s.chars().any(|c| c.is_ascii_digit() && c != '0');
+        let mut out = String::new();
+        if negative {
+            out.push('-');
+        }
+        out.push_str(&self.group_digits(whole));
+        if !frac.is_empty() {
+            out.push(self.decimal);
+            out.push_str(frac);
+        }
+        out
     }
-}
 
-/// A ratio with two significant-ish digits: `0.45`, `2.41`, `12.5`, `140`.
-fn ratio(x: f64) -> String {
-    let a = x.abs();
-    num(
-        x,
-        if a >= 100.0 {
-            0
-        } else if a >= 10.0 {
-            1
+    /// A percentage given in percent, with `dec` decimals: `12.3%` (Polish `12,3 %`).
+    fn percent(&self, p: f64, dec: usize) -> String {
+        format!("{}{}", self.num(p, dec), self.percent)
+    }
+
+    /// A share (0–1) as a percentage with one decimal: `12.3%` (Polish `12,3 %`).
+    fn pct(&self, x: f64) -> String {
+        if x.is_finite() {
+            self.percent(x * 100.0, 1)
         } else {
-            2
-        },
-    )
-}
-
-/// Points or scores: one decimal, dropped when whole: `15`, `2.5`, `-3`.
-fn points(x: f64) -> String {
-    let s = num(x, 1);
-    match s.strip_suffix(".0") {
-        Some(whole) => whole.to_string(),
-        None => s,
+            self.na.to_string()
+        }
     }
-}
 
-/// A tick label: up to two decimals, trailing zeros dropped: `0.05`, `0.5`, `1`, `1,000`.
-fn short(x: f64) -> String {
-    let s = num(x, 2);
-    if s.contains('.') {
-        s.trim_end_matches('0').trim_end_matches('.').to_string()
-    } else {
-        s
+    /// A ratio with two significant-ish digits: `0.45`, `2.41`, `12.5`, `140`.
+    fn ratio(&self, x: f64) -> String {
+        let a = x.abs();
+        self.num(
+            x,
+            if a >= 100.0 {
+                0
+            } else if a >= 10.0 {
+                1
+            } else {
+                2
+            },
+        )
     }
-}
 
-/// A duration given in hours: `45 min`, `5.2 h`, `3.4 days`.
-fn duration_hours(h: f64) -> String {
-    if !h.is_finite() || h < 0.0 {
-        "n/a".to_string()
-    } else if h < 1.0 {
-        format!("{} min", num(h * 60.0, 0))
-    } else if h < 48.0 {
-        format!("{} h", num(h, 1))
-    } else {
-        format!("{} days", num(h / 24.0, 1))
+    /// Points or scores: one decimal, dropped when whole: `15`, `2.5`, `-3`.
+    fn points(&self, x: f64) -> String {
+        let s = self.num(x, 1);
+        match s.strip_suffix(&format!("{}0", self.decimal)) {
+            Some(whole) => whole.to_string(),
+            None => s,
+        }
+    }
+
+    /// A tick label: up to two decimals, trailing zeros dropped: `0.05`, `0.5`, `1`, `1,000`.
+    fn short(&self, x: f64) -> String {
+        let s = self.num(x, 2);
+        if s.contains(self.decimal) {
+            s.trim_end_matches('0')
+                .trim_end_matches(self.decimal)
+                .to_string()
+        } else {
+            s
+        }
+    }
+
+    /// A duration given in hours: `45 min`, `5.2 h`, `3.4 days`.
+    fn duration_hours(&self, h: f64) -> String {
+        if !h.is_finite() || h < 0.0 {
+            self.na.to_string()
+        } else if h < 1.0 {
+            fill(self.minutes, &[&self.num(h * 60.0, 0)])
+        } else if h < 48.0 {
+            fill(self.hours, &[&self.num(h, 1)])
+        } else {
+            fill(self.days, &[&self.num(h / 24.0, 1)])
+        }
     }
 }
 
@@ -1782,9 +2354,10 @@ mod tests {
         );
     }
 
-    #[test]
-    fn text_from_data_is_escaped() {
-        let evil = "<script>alert('x')</script> & \"q\"";
+    const EVIL: &str = "<script>alert('x')</script> & \"q\"";
+
+    /// The example with text from data of every kind replaced by `evil`.
+    fn with_text(evil: &str) -> Review {
         let mut r = example();
         r.title = evil.into();
         r.period = evil.into();
@@ -1809,7 +2382,12 @@ mod tests {
         r.changes[0].label = evil.into();
         r.changes[0].note = evil.into();
         r.notes.push(evil.into());
-        let html = render(&r);
+        r
+    }
+
+    #[test]
+    fn text_from_data_is_escaped() {
+        let html = render(&with_text(EVIL));
         assert!(!html.contains("<script"), "unescaped script tag");
         assert!(!html.contains("alert('x')"), "unescaped quote");
         assert!(
@@ -1818,8 +2396,8 @@ mod tests {
         assert!(!html.contains("\"q\""));
     }
 
-    #[test]
-    fn non_finite_numbers_never_reach_the_page() {
+    /// The example with NaN and infinities wherever a number can be one.
+    fn with_non_finite_numbers() -> Review {
         let (nan, inf) = (f64::NAN, f64::INFINITY);
         let mut r = example();
         r.funnel[1].rate_from_previous = Some(nan);
@@ -1851,20 +2429,32 @@ mod tests {
         r.sla[0].median_minutes = Some(nan);
         r.changes[0].new = inf;
         r.changes[1].old = nan;
-        let html = render(&r);
-        assert!(!has_non_finite_token(&html), "NaN or inf in the page");
-        let numbers = svg_numbers(&html);
-        assert!(numbers.len() > 500, "scanner found too few attributes");
-        for (attr, value) in numbers {
-            for part in value.split([' ', ',']).filter(|p| !p.is_empty()) {
-                let v: f64 = part
-                    .parse()
-                    .unwrap_or_else(|_| panic!("{attr}{value}: not a number"));
-                assert!(v.is_finite(), "{attr}{value}");
+        r
+    }
+
+    #[test]
+    fn non_finite_numbers_never_reach_the_page() {
+        let r = with_non_finite_numbers();
+        for (lang, na) in [(Lang::En, "n/a"), (Lang::Pl, "b.d.")] {
+            let html = render_in(&r, lang);
+            assert!(
+                !has_non_finite_token(&html),
+                "NaN or inf in the {lang:?} page"
+            );
+            let numbers = svg_numbers(&html);
+            assert!(numbers.len() > 500, "scanner found too few attributes");
+            for (attr, value) in numbers {
+                for part in value.split([' ', ',']).filter(|p| !p.is_empty()) {
+                    let v: f64 = part
+                        .parse()
+                        .unwrap_or_else(|_| panic!("{attr}{value}: not a number"));
+                    assert!(v.is_finite(), "{attr}{value}");
+                }
             }
+            let calibration = section_of(&html, "calibration");
+            assert!(calibration.contains(&format!("<span class=\"value\">{na}</span>")));
+            assert!(calibration.contains("<span class=\"value\">∞</span>"));
         }
-        assert!(section_of(&html, "calibration").contains("<span class=\"value\">n/a</span>"));
-        assert!(section_of(&html, "calibration").contains("<span class=\"value\">∞</span>"));
     }
 
     #[test]
@@ -1940,32 +2530,32 @@ mod tests {
 
     #[test]
     fn numbers_are_formatted_for_people() {
-        assert_eq!(int(0), "0");
-        assert_eq!(int(999), "999");
-        assert_eq!(int(1_000), "1,000");
-        assert_eq!(int(1_234_567), "1,234,567");
-        assert_eq!(num(-1_234.56, 1), "-1,234.6");
-        assert_eq!(num(-0.04, 1), "0.0");
-        assert_eq!(num(f64::NAN, 2), "n/a");
-        assert_eq!(num(f64::NEG_INFINITY, 2), "-∞");
-        assert_eq!(pct(0.1234), "12.3%");
-        assert_eq!(pct(1.0), "100.0%");
-        assert_eq!(pct(f64::INFINITY), "n/a");
-        assert_eq!(ratio(0.456), "0.46");
-        assert_eq!(ratio(12.34), "12.3");
-        assert_eq!(ratio(1234.6), "1,235");
-        assert_eq!(points(15.0), "15");
-        assert_eq!(points(-2.5), "-2.5");
-        assert_eq!(duration_hours(0.25), "15 min");
-        assert_eq!(duration_hours(5.25), "5.2 h");
-        assert_eq!(duration_hours(72.0), "3.0 days");
-        assert_eq!(duration_hours(-1.0), "n/a");
+        assert_eq!(EN.int(0), "0");
+        assert_eq!(EN.int(999), "999");
+        assert_eq!(EN.int(1_000), "1,000");
+        assert_eq!(EN.int(1_234_567), "1,234,567");
+        assert_eq!(EN.num(-1_234.56, 1), "-1,234.6");
+        assert_eq!(EN.num(-0.04, 1), "0.0");
+        assert_eq!(EN.num(f64::NAN, 2), "n/a");
+        assert_eq!(EN.num(f64::NEG_INFINITY, 2), "-∞");
+        assert_eq!(EN.pct(0.1234), "12.3%");
+        assert_eq!(EN.pct(1.0), "100.0%");
+        assert_eq!(EN.pct(f64::INFINITY), "n/a");
+        assert_eq!(EN.ratio(0.456), "0.46");
+        assert_eq!(EN.ratio(12.34), "12.3");
+        assert_eq!(EN.ratio(1234.6), "1,235");
+        assert_eq!(EN.points(15.0), "15");
+        assert_eq!(EN.points(-2.5), "-2.5");
+        assert_eq!(EN.duration_hours(0.25), "15 min");
+        assert_eq!(EN.duration_hours(5.25), "5.2 h");
+        assert_eq!(EN.duration_hours(72.0), "3.0 days");
+        assert_eq!(EN.duration_hours(-1.0), "n/a");
         assert_eq!(coord(f64::NAN), "0");
         assert_eq!(coord(-0.01), "0");
         assert_eq!(coord(12.0), "12");
-        assert_eq!(short(0.05), "0.05");
-        assert_eq!(short(10.0), "10");
-        assert_eq!(short(1000.0), "1,000");
+        assert_eq!(EN.short(0.05), "0.05");
+        assert_eq!(EN.short(10.0), "10");
+        assert_eq!(EN.short(1000.0), "1,000");
         assert_eq!(clip("abcdef", 4), "abc…");
         assert_eq!(clip("łódź", 4), "łódź");
     }
@@ -1994,10 +2584,282 @@ mod tests {
         assert_eq!(log_domain(&[&row]), (0.5, 5.0));
     }
 
-    /// Writes the example page for a look in a browser (see the module docs of the CLI).
+    /// Every `<h2>` heading of a page.
+    fn headings(html: &str) -> Vec<&str> {
+        html.split("<h2>")
+            .skip(1)
+            .map(|s| &s[..s.find("</h2>").expect("h2 closed")])
+            .collect()
+    }
+
+    #[test]
+    fn polish_page_speaks_polish() {
+        let html = render_in(&example(), Lang::Pl);
+        assert!(html.starts_with("<!doctype html>\n<html lang=\"pl\">"));
+        let h2 = headings(&html);
+        assert_eq!(h2.len(), 11, "{h2:?}");
+        for heading in [
+            "Tydzień w skrócie",
+            "Lejek sprzedażowy",
+            "Konwersja według poziomu (tier)",
+            "Które sygnały zapowiadają konwersję",
+            "Czy prognozy się sprawdzają (kalibracja)",
+            "Proponowane zmiany w planie punktacji",
+            "Uwagi",
+        ] {
+            assert!(h2.contains(&heading), "no heading {heading:?} in {h2:?}");
+        }
+        let english_page = render(&example());
+        for heading in headings(&english_page) {
+            assert!(
+                !h2.contains(&heading),
+                "English heading {heading:?} on the Polish page"
+            );
+        }
+        // English words of charts, tooltips and tables; none of them is in the example's data.
+        for text in [
+            "of previous stage",
+            "vs week before",
+            "known contacts",
+            "odds ratio (95% CI)",
+            "likely to convert",
+            "not clear",
+            "converted",
+            "Brier score",
+            "Outcome predicted",
+            "scored profiles",
+            "Tier thresholds",
+            " met · ",
+            "What it scores",
+            "weekly review",
+        ] {
+            assert!(
+                english_page.contains(text),
+                "{text:?} is not on the English page"
+            );
+            assert!(!html.contains(text), "English {text:?} on the Polish page");
+        }
+        for text in [
+            "14,3\u{a0}% z poprzedniego etapu",
+            "mediana 36\u{a0}min · 59,3\u{a0}% anonimowych",
+            "82,7\u{a0}% anonimowych",
+            "Engaged visitors: 48\u{a0}211 osób (znane kontakty: 8\u{a0}341, anonimowi: 39\u{a0}870)",
+            "8,0\u{a0}% · konwersje: 96 z 1\u{a0}204",
+            "iloraz szans 3,62 (2,81–4,66); 2\u{a0}310 osób; konwersja 8,1\u{a0}%",
+            "signal · niepewne",
+            "prognoza 52,0\u{a0}%, w rzeczywistości 44,0\u{a0}%, 48 osób",
+            "48\u{a0}211 osób z punktacją. Progi poziomów: cool ≥ 15 · warm ≥ 35 · hot ≥ 60.",
+            "84,4\u{a0}% w terminie · 81 z 96 zadań · mediana 11\u{a0}min",
+            "4 → <b class=\"down\">-2,5</b>",
+            "<footer>Intent Engine · przegląd tygodnia · Generated",
+        ] {
+            assert!(html.contains(text), "Polish page lacks {text:?}");
+        }
+        let empty = render_in(&Review::default(), Lang::Pl);
+        assert!(empty.contains("<h1>Przegląd tygodnia</h1>"));
+        assert!(empty.contains("<p class=\"empty\">Nie ma jeszcze modelu:"));
+        assert_eq!(empty.matches("<p class=\"empty\">").count(), 11);
+        assert!(!empty.contains("No ") && !empty.contains(" yet"));
+        let odd = render_in(&with_non_finite_numbers(), Lang::Pl);
+        assert!(odd.contains("b.d.") && !odd.contains("n/a"));
+    }
+
+    #[test]
+    fn polish_numbers_use_decimal_comma_and_hard_spaces() {
+        assert_eq!(PL.int(999), "999");
+        assert_eq!(PL.int(1_234_567), "1\u{a0}234\u{a0}567");
+        assert_eq!(PL.num(12_345.64, 1), "12\u{a0}345,6");
+        assert_eq!(PL.num(-1_234.56, 1), "-1\u{a0}234,6");
+        assert_eq!(PL.num(f64::NAN, 2), "b.d.");
+        assert_eq!(PL.pct(0.145), "14,5\u{a0}%");
+        assert_eq!(PL.pct(f64::NAN), "b.d.");
+        assert_eq!(PL.percent(20.0, 0), "20\u{a0}%");
+        assert_eq!(PL.ratio(3.617), "3,62");
+        assert_eq!(PL.ratio(1234.6), "1\u{a0}235");
+        assert_eq!(PL.points(15.0), "15");
+        assert_eq!(PL.points(-2.5), "-2,5");
+        assert_eq!(PL.short(0.05), "0,05");
+        assert_eq!(PL.short(10.0), "10");
+        assert_eq!(PL.short(1000.0), "1\u{a0}000");
+        assert_eq!(PL.duration_hours(0.25), "15\u{a0}min");
+        assert_eq!(PL.duration_hours(5.25), "5,2\u{a0}h");
+        assert_eq!(PL.duration_hours(72.0), "3,0\u{a0}dnia");
+        let people = |n| PL.count(n, PL.people);
+        assert_eq!(people(1), "1 osoba");
+        assert_eq!(people(3), "3 osoby");
+        assert_eq!(people(5), "5 osób");
+        assert_eq!(people(12), "12 osób");
+        assert_eq!(people(22), "22 osoby");
+        assert_eq!(people(1_204), "1\u{a0}204 osoby");
+        assert_eq!(people(1_213), "1\u{a0}213 osób");
+        assert_eq!(
+            EN.count(1, EN.people),
+            "1 people",
+            "English keeps today's text"
+        );
+    }
+
+    #[test]
+    fn languages_have_codes() {
+        assert_eq!(Lang::default(), Lang::En);
+        assert_eq!(Lang::En.code(), "en");
+        assert_eq!(Lang::Pl.code(), "pl");
+        for (code, lang) in [
+            ("en", Some(Lang::En)),
+            ("pl", Some(Lang::Pl)),
+            (" PL ", Some(Lang::Pl)),
+            ("pl-PL", Some(Lang::Pl)),
+            ("en_GB", Some(Lang::En)),
+            ("de", None),
+            ("plx", None),
+            ("", None),
+        ] {
+            assert_eq!(Lang::parse(code), lang, "{code:?}");
+        }
+    }
+
+    #[test]
+    fn templates_have_the_same_slots_in_every_language() {
+        let templates = |w: &Words| {
+            [
+                w.minutes,
+                w.hours,
+                w.days,
+                w.funnel_tip,
+                w.funnel_tip_rate,
+                w.funnel_tip_median,
+                w.of_previous,
+                w.median,
+                w.anonymous_share,
+                w.vs_week_before,
+                w.per_week,
+                w.tier_text,
+                w.odds_chart,
+                w.lift_tip,
+                w.cal_tip,
+                w.thresholds,
+                w.bin_tip,
+                w.tier_tip,
+                w.sla_text,
+            ]
+        };
+        for (en, pl) in templates(&EN).into_iter().zip(templates(&PL)) {
+            assert!(en.contains("{}"), "{en:?} is not a template");
+            assert_eq!(
+                en.matches("{}").count(),
+                pl.matches("{}").count(),
+                "{en:?} / {pl:?}"
+            );
+        }
+        assert_eq!(fill("{} of {}", &["3", "4"]), "3 of 4");
+        assert_eq!(fill("a {} b", &[]), "a  b");
+    }
+
+    #[test]
+    fn sections_embed_without_page_tags() {
+        for lang in [Lang::En, Lang::Pl] {
+            let r = example();
+            let part = sections(&r, lang);
+            assert!(
+                part.starts_with(&format!("<div class=\"review\" lang=\"{}\">", lang.code())),
+                "{}",
+                &part[..60]
+            );
+            assert!(part.ends_with("</div>\n"));
+            // `<head>`, not `<head`: the review's own `<header>` stays.
+            for tag in [
+                "<!doctype",
+                "<html",
+                "<head>",
+                "<body",
+                "<style",
+                "<main",
+                "<footer",
+                "<script",
+            ] {
+                assert!(!part.contains(tag), "{tag} in sections()");
+            }
+            assert_eq!(part.matches("<div").count(), part.matches("</div>").count());
+            assert_eq!(part.matches("<section id=").count(), 11);
+            assert!(part.contains("<h1>Weekly review — Auto Nowak showroom, Kraków</h1>"));
+            let page = render_in(&r, lang);
+            assert!(page.contains(&part), "the page shows exactly the sections");
+            assert!(page.contains(style()), "the page uses the scoped style");
+        }
+    }
+
+    /// Selectors of `css` not scoped under `.review`, and at-rules other than `@media`.
+    fn unscoped_selectors(css: &str) -> Vec<String> {
+        let mut bad = Vec::new();
+        let mut rest = css;
+        while let Some(i) = rest.find(['{', '}']) {
+            let prelude = rest[..i].trim();
+            if rest[i..].starts_with('}') || prelude.starts_with("@media") {
+                // The end or the start of a @media block: rules follow.
+                rest = &rest[i + 1..];
+                continue;
+            }
+            if prelude.starts_with('@') || prelude.contains("/*") {
+                bad.push(prelude.to_string());
+            } else {
+                for selector in prelude.split(',').map(str::trim) {
+                    let scoped = selector.strip_prefix(".review").is_some_and(|after| {
+                        after.is_empty() || after.starts_with([' ', '\n', '.', ':', '[', '#', '>'])
+                    });
+                    if !scoped {
+                        bad.push(selector.to_string());
+                    }
+                }
+            }
+            let end = rest[i..].find('}').expect("rule closed") + i;
+            rest = &rest[end + 1..];
+        }
+        bad
+    }
+
+    #[test]
+    fn style_is_scoped_under_review() {
+        assert_eq!(unscoped_selectors(style()), Vec::<String>::new());
+        assert!(
+            style().matches('{').count() > 80,
+            "style() parsed too little"
+        );
+        assert!(!style().contains(":root") && !style().contains("@page"));
+        let bad = "h2{a:b}.review a,p{c:d}\n.reviewer .x{e:f}@media print{.review i,body{g:h}}@page{size:A4}";
+        assert_eq!(
+            unscoped_selectors(bad),
+            ["h2", "p", ".reviewer .x", "body", "@page"],
+            "the checker catches unscoped selectors"
+        );
+    }
+
+    #[test]
+    fn text_from_data_is_escaped_in_polish() {
+        let r = with_text(EVIL);
+        for html in [render_in(&r, Lang::Pl), sections(&r, Lang::Pl)] {
+            assert!(!html.contains("<script"), "unescaped script tag");
+            assert!(!html.contains("alert('x')"), "unescaped quote");
+            assert!(!html.contains("\"q\""));
+            // Title, period, generated, card (3), stage (2 + tooltip), week, tier, signal, kind,
+            // path, outcome, threshold, SLA group, rule, label, note and a note: escaped each time.
+            assert!(
+                html.matches("&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; &quot;q&quot;")
+                    .count()
+                    > 20
+            );
+        }
+    }
+
+    /// Writes the example pages for a look in a browser (see the module docs of the CLI).
     #[test]
     fn writes_example_page() {
-        let path = std::env::temp_dir().join("intent-review-example.html");
-        std::fs::write(&path, render(&example())).expect("write example page");
+        let dir = std::env::temp_dir();
+        std::fs::write(dir.join("intent-review-example.html"), render(&example()))
+            .expect("write example page");
+        std::fs::write(
+            dir.join("intent-review-example-pl.html"),
+            render_in(&example(), Lang::Pl),
+        )
+        .expect("write Polish example page");
     }
 }

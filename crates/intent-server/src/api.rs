@@ -78,6 +78,7 @@ pub fn router(state: AppState) -> Router {
         .merge(read_routes)
         .merge(crate::tasks::routes().layer(DefaultBodyLimit::max(1 << 20)))
         .merge(crate::outcomes::routes().layer(DefaultBodyLimit::max(1 << 20)))
+        .merge(crate::dashboard::routes().layer(DefaultBodyLimit::max(1 << 20)))
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
@@ -879,13 +880,13 @@ fn plan_rejection(e: &intent_core::plan::PlanError) -> Response {
 }
 
 /// Why a plan was not published.
-enum Unpublished {
+pub(crate) enum Unpublished {
     Invalid(intent_core::plan::PlanError),
     Store(intent_store::Error),
 }
 
 impl Unpublished {
-    fn into_response(self) -> Response {
+    pub(crate) fn into_response(self) -> Response {
         match self {
             Unpublished::Invalid(e) => plan_rejection(&e),
             Unpublished::Store(e) => ApiError::internal(e).into_response(),
@@ -894,7 +895,7 @@ impl Unpublished {
 }
 
 /// Validates, stores and starts scoring a new plan version.
-fn publish(state: &AppState, text: String, origin: &str) -> Result<i64, Unpublished> {
+pub(crate) fn publish(state: &AppState, text: String, origin: &str) -> Result<i64, Unpublished> {
     let plan = Plan::parse(&text, origin).map_err(Unpublished::Invalid)?;
     let version = {
         let mut store = state.reader.lock().expect("reader");

@@ -143,6 +143,19 @@ impl KeyCache {
         }
     }
 
+    /// The caller for an admin token given as text (the dashboard's login and its sessions).
+    pub fn admin_secret(&self, secret: &str) -> Result<Caller, ApiError> {
+        match self.lookup(secret) {
+            Some(c) if c.kind == KeyKind::Admin => Ok(c),
+            Some(_) => Err(ApiError::new(
+                axum::http::StatusCode::FORBIDDEN,
+                "forbidden",
+                "a write key cannot read: use an admin token",
+            )),
+            None => Err(ApiError::unauthorized("the admin token is not valid")),
+        }
+    }
+
     /// Whether a write key is known (for the browser SDK's settings route).
     pub fn knows(&self, secret: &str) -> bool {
         self.lookup(secret)

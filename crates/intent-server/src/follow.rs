@@ -284,6 +284,22 @@ impl Worker {
         self.store
             .commit_follow(&commit)
             .map_err(|e| e.to_string())?;
+        // Live pages hear of it only now that it is durable; nobody listening is fine.
+        for a in &commit.announcements {
+            let body: serde_json::Value = serde_json::from_str(&a.payload).unwrap_or_default();
+            let _ = self.shared.news.send(crate::live::News {
+                kind: a.kind.clone(),
+                profile: body["profile"].as_str().map(str::to_string),
+                tier: a.tier.clone(),
+            });
+        }
+        if commit.announcements.is_empty() && !commit.tasks.is_empty() {
+            let _ = self.shared.news.send(crate::live::News {
+                kind: "task.updated".into(),
+                profile: commit.tasks.first().map(|t| t.profile.clone()),
+                tier: None,
+            });
+        }
         if !commit.announcements.is_empty() {
             let m = &self.shared.metrics;
             for a in &commit.announcements {

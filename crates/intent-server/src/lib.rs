@@ -17,11 +17,13 @@
 //! - [`webhook`]: signed webhook deliveries from the outbox.
 //! - [`tasks`]: routes of the desk: tasks, the SLA report, webhook subscriptions.
 //! - [`outcomes`]: recording outcomes, the funnel report, a plan model's predictions.
+//! - [`dashboard`]: the web dashboard at `/` (queue, profile, funnel, learnings, plan; en/pl).
 //! - [`metrics`]: Prometheus metrics.
 //! - [`error`]: the one error type.
 
 pub mod api;
 pub mod auth;
+pub mod dashboard;
 pub mod error;
 pub mod follow;
 pub mod ingest;
@@ -53,6 +55,9 @@ pub struct Config {
     pub watch: Option<PathBuf>,
     /// Webhook delivery settings.
     pub webhooks: webhook::WebhookConfig,
+    /// Runs the learning analysis over the store for the dashboard's Learnings page; the CLI
+    /// gives it (learning lives with the batch reader), tests may leave it out.
+    pub analyst: Option<dashboard::Analyst>,
 }
 
 /// State shared by handlers.
@@ -72,6 +77,8 @@ pub struct AppState {
     pub follow: follow::Follow,
     /// The webhook dispatcher.
     pub webhooks: webhook::Dispatcher,
+    /// The dashboard's sessions and its latest analysis.
+    pub dashboard: Arc<dashboard::Dashboard>,
 }
 
 /// A running service's handles, for the CLI and tests.
@@ -127,6 +134,7 @@ pub fn start(config: Config) -> anyhow::Result<Service> {
         rescoring: Mutex::new(None),
         metrics: metrics::Metrics::default(),
         follow: std::sync::OnceLock::new(),
+        news: tokio::sync::broadcast::channel(1024).0,
     });
     let keys_reader = opener.clone();
     let keys = Arc::new(auth::KeyCache::new(Box::new(move || {
@@ -182,6 +190,7 @@ pub fn start(config: Config) -> anyhow::Result<Service> {
         opener,
         follow,
         webhooks,
+        dashboard: Arc::new(dashboard::Dashboard::new(config.analyst)),
     };
     if let Some(path) = config.watch {
         api::watch_plan(state.clone(), path);

@@ -67,6 +67,19 @@ pub struct Shared {
     pub metrics: Metrics,
     /// Where the apply stage sends the profiles each group touched (the follow-up thread).
     pub follow: std::sync::OnceLock<std::sync::mpsc::Sender<crate::follow::FollowMsg>>,
+    /// What the follow-up desk just made durable (tier changes, task changes), for live pages.
+    pub news: tokio::sync::broadcast::Sender<News>,
+}
+
+/// A change the dashboard's live pages hear about: sent after the change is durable.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct News {
+    /// `tier.changed`, `task.created`, … (an announcement's kind), or `task.updated`.
+    pub kind: String,
+    /// The profile's canonical id, when the change is about one.
+    pub profile: Option<String>,
+    /// The tier it is in now, when known.
+    pub tier: Option<String>,
 }
 
 /// The outcome of an append.

@@ -368,7 +368,7 @@ async fn report(
 
 /// When a journey began: its first engagement, or (for a profile that reached a later stage
 /// with no engagement recorded) its first stage.
-fn began(j: &Journey) -> Option<Ts> {
+pub(crate) fn began(j: &Journey) -> Option<Ts> {
     j.reached[0].or_else(|| j.reached.iter().flatten().min().copied())
 }
 
@@ -377,7 +377,7 @@ fn began(j: &Journey) -> Option<Ts> {
 /// was when its slice read it (a profile made while the report runs, or made by a merge, is in
 /// the next report); when the plan changes under the report (a new version goes live), it
 /// starts again.
-fn journeys(state: &AppState, split: Split) -> (Vec<Journey>, i64) {
+pub(crate) fn journeys(state: &AppState, split: Split) -> (Vec<Journey>, i64) {
     let mut projection = Projection::default();
     for path in ["context.campaign", "properties.utm_source", "traits.source"] {
         projection.add(&FieldPath::parse(path).expect("a field path"));

@@ -116,7 +116,12 @@ async fn show(
     Ok(Json(intent_core::action::task_json(t, now_ms())))
 }
 
-async fn run(state: &AppState, id: i64, command: Command, who: String) -> ApiResult<Json<Value>> {
+pub(crate) async fn run(
+    state: &AppState,
+    id: i64,
+    command: Command,
+    who: String,
+) -> ApiResult<Json<Value>> {
     let (reply, rx) = oneshot::channel();
     state
         .follow

@@ -125,3 +125,37 @@ fn the_retried_message_counts_once() {
         .count();
     assert_eq!(offers, 1);
 }
+
+/// The score line of the profile page: at every moment it is the score of the profile's history
+/// (all its ids, merged) up to that moment, replayed from scratch (the naive oracle), on every
+/// shipped plan.
+#[test]
+fn the_score_series_matches_replaying_each_prefix() {
+    for plan in ["showroom.yaml", "starter.yaml", "ipresso-automotive.yaml"] {
+        let engine = engine(plan);
+        for id in engine.profile_ids() {
+            let timeline = engine.timeline(&id);
+            let (first, last) = (
+                timeline.first().unwrap().timestamp,
+                timeline.last().unwrap().timestamp,
+            );
+            // Before the first event, at each event, between events, and long after.
+            let mut times: Vec<i64> = timeline.iter().map(|e| e.timestamp).collect();
+            times
+                .extend((0..=10).map(|i| first - 1000 + (last - first + 40 * 86_400_000) * i / 10));
+            times.sort_unstable();
+            times.dedup();
+            let series = engine.score_series(&id, &times).expect("series");
+            assert_eq!(series.len(), times.len());
+            for (t, got) in times.iter().zip(&series) {
+                // The naive way: replay the profile's (merged) history up to `t` from scratch.
+                let want = engine.explain(&id, *t).map_or(0.0, |x| x.score);
+                assert!(
+                    (got.score - want).abs() < 1e-9,
+                    "{plan} {id} at {t}: series {} vs replay {want}",
+                    got.score
+                );
+            }
+        }
+    }
+}

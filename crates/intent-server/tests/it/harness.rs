@@ -163,6 +163,7 @@ impl App {
             plan: (plan, text, "plans/showroom.yaml".into()),
             watch: None,
             webhooks: Default::default(),
+            analyst: None,
         })
         .expect("start the service");
         let state = service.state;

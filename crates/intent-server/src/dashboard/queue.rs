@@ -1,0 +1,433 @@
+//! The queue page: one lane per tier (hot, warm, cold, …), the people most worth a call first,
+//! live. Claim and complete from the card.
+//!
+//! A lane lists its first `n` profiles in the order of the JSON queue (asked for a person first,
+//! then score) out of one pass over live state; only the listed cards are explained (their top
+//! reasons), so the page costs one pass plus a few dozen explanations whatever the store holds.
+
+use super::{Nav, Viewer, layout, num, page_response, pct, same_origin, urlencode, viewer};
+use crate::AppState;
+use crate::api::read_live;
+use crate::follow::Command;
+use crate::now_ms;
+use axum::extract::{Form, Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
+use axum::response::{IntoResponse, Redirect, Response};
+use intent_core::action::{TaskResult, TaskStatus};
+use intent_core::score::DISQUALIFIED;
+use intent_core::time::Ts;
+use maud::{Markup, html};
+use serde::Deserialize;
+use std::collections::HashMap;
+use std::time::Instant;
+
+/// Cards per lane unless asked.
+const PER_LANE: usize = 20;
+
+#[derive(Deserialize, Default, Clone)]
+pub(super) struct QueueQuery {
+    location: Option<String>,
+    n: Option<usize>,
+}
+
+/// One card.
+pub(super) struct Card {
+    id: String,
+    name: Option<String>,
+    location: Option<String>,
+    score: f64,
+    grade: Option<String>,
+    /// The override's reason ("asked for a person").
+    escalation: Option<String>,
+    reasons: Vec<String>,
+    task: Option<TaskCard>,
+    chance: Option<(f64, String)>,
+}
+
+struct TaskCard {
+    id: i64,
+    owner: Option<String>,
+    claimed: bool,
+    due_at: Ts,
+    playbook: String,
+}
+
+/// One lane.
+pub(super) struct Lane {
+    tier: String,
+    total: usize,
+    cards: Vec<Card>,
+}
+
+/// Everything the lanes show.
+pub(super) struct Lanes {
+    lanes: Vec<Lane>,
+    locations: Vec<String>,
+    now: Ts,
+    profiles: usize,
+}
+
+/// The lanes at `now`, from one pass over live state.
+pub(super) fn compute(state: &AppState, q: &QueueQuery, now: Ts) -> Lanes {
+    let per_lane = q.n.unwrap_or(PER_LANE).clamp(1, 200);
+    let live = read_live(state);
+    let engine = &live.engine;
+    let plan = engine.scorer().plan();
+    let want_location = q.location.as_deref().filter(|l| !l.is_empty());
+    // A filter on a name no event carried matches nothing.
+    let location_id = want_location.map(|l| engine.label_id(l));
+    let mut by_tier: Vec<Vec<(bool, f64, u32)>> = vec![Vec::new(); plan.levels.len()];
+    let mut seen_locations: HashMap<u16, ()> = HashMap::new();
+    let mut profiles = 0usize;
+    for p in engine.profiles_at(now) {
+        profiles += 1;
+        if let Some(l) = p.facets.location {
+            seen_locations.entry(l).or_insert(());
+        }
+        let s = &p.snapshot;
+        if s.tier == DISQUALIFIED {
+            continue;
+        }
+        if let Some(want) = location_id
+            && (want.is_none() || p.facets.location != want)
+        {
+            continue;
+        }
+        if let Some(lane) = by_tier.get_mut(s.tier as usize) {
+            lane.push((s.override_index.is_some(), s.score, p.key));
+        }
+    }
+    let order = |a: &(bool, f64, u32), b: &(bool, f64, u32)| {
+        b.0.cmp(&a.0).then(b.1.total_cmp(&a.1)).then(a.2.cmp(&b.2))
+    };
+    let desk = state.follow.desk.read().expect("desk");
+    let open: HashMap<&str, &intent_core::action::Task> = desk
+        .tasks()
+        .iter()
+        .filter(|t| t.status == TaskStatus::Open)
+        .map(|t| (t.profile.as_str(), t))
+        .collect();
+    let mut lanes = Vec::with_capacity(by_tier.len());
+    for (tier, mut rows) in by_tier.into_iter().enumerate() {
+        let total = rows.len();
+        if rows.len() > per_lane {
+            rows.select_nth_unstable_by(per_lane - 1, order);
+            rows.truncate(per_lane);
+        }
+        rows.sort_unstable_by(order);
+        let cards = rows
+            .iter()
+            .map(|&(_, score, key)| {
+                let id = engine.key_name(key);
+                let at = crate::api::at(engine, &id, now);
+                let snap = engine.snapshot(&id, at);
+                let details = crate::follow::details(engine, &id, at);
+                let escalation = snap
+                    .as_ref()
+                    .and_then(|s| s.override_index)
+                    .map(|o| plan.overrides[o].reason.clone());
+                let grade = snap
+                    .as_ref()
+                    .and_then(|s| s.grade)
+                    .map(|g| plan.grades[g].name.clone());
+                let location = engine
+                    .facets(&id)
+                    .and_then(|f| f.location)
+                    .map(|l| engine.label(l).to_string());
+                let chance = plan.model.as_ref().and_then(|m| {
+                    let x = engine.explain(&id, at)?;
+                    let first = m.explain(plan, &x, at).chances.into_iter().next()?;
+                    Some((first.probability, first.within))
+                });
+                let task = open.get(id.as_str()).map(|t| TaskCard {
+                    id: t.id,
+                    owner: t.claimed_by.clone().or_else(|| t.owner.clone()),
+                    claimed: t.claimed_by.is_some(),
+                    due_at: t.due_at,
+                    playbook: t.playbook.clone(),
+                });
+                Card {
+                    id,
+                    name: details.name,
+                    location,
+                    score,
+                    grade,
+                    escalation,
+                    reasons: details.reasons,
+                    task,
+                    chance,
+                }
+            })
+            .collect();
+        lanes.push(Lane {
+            tier: plan.levels[tier].name.clone(),
+            total,
+            cards,
+        });
+    }
+    let mut locations: Vec<String> = seen_locations
+        .keys()
+        .map(|&l| engine.label(l).to_string())
+        .collect();
+    locations.sort();
+    Lanes {
+        lanes,
+        locations,
+        now,
+        profiles,
+    }
+}
+
+fn countdown(v: &Viewer, due: Ts, now: Ts) -> String {
+    let t = v.t();
+    let secs = (due - now) / 1000;
+    let (abs, late) = (secs.unsigned_abs(), secs < 0);
+    let text = if abs >= 3600 {
+        format!("{} h {:02} min", abs / 3600, (abs % 3600) / 60)
+    } else {
+        format!("{}:{:02}", abs / 60, abs % 60)
+    };
+    if late {
+        format!("{} {text}", t.overdue_by)
+    } else {
+        format!("{text} {}", t.left)
+    }
+}
+
+fn card(v: &Viewer, c: &Card, now: Ts, back: &str) -> Markup {
+    let t = v.t();
+    let anonymous = c.id.starts_with("anon:");
+    let shown = c.name.clone().unwrap_or_else(|| {
+        let short: String = c.id.chars().take(22).collect();
+        short
+    });
+    html! {
+        article.card data-profile=(c.id) class=[c.escalation.is_some().then_some("escalated")] {
+            div.card-head {
+                a.card-name href=(format!("/profiles/{}", urlencode(&c.id))) {
+                    @if anonymous && c.name.is_none() { span.anon { (t.anonymous) " " } }
+                    (shown)
+                }
+                span.score title=(t.score) { (num(v.lang, c.score, 0)) }
+                @if let Some(g) = &c.grade { span.grade title=(t.fit_grade) { (g) } }
+            }
+            @if let Some(e) = &c.escalation {
+                div.badge-override title=(e) { "⚑ " (t.asked_for_person) }
+            }
+            div.meta {
+                @if let Some(l) = &c.location { span.location { (l) } }
+                @if let Some((p, within)) = &c.chance {
+                    span.chance title=(t.predicted_chance) { (pct(v.lang, *p)) " / " (within) }
+                }
+            }
+            @if !c.reasons.is_empty() {
+                ol.reasons {
+                    @for r in &c.reasons { li { (r) } }
+                }
+            }
+            @if let Some(task) = &c.task {
+                div.task data-task=(task.id) {
+                    span.sla data-due=(task.due_at) class=[(task.due_at < now).then_some("late")]
+                        title=(t.sla_title) { (countdown(v, task.due_at, now)) }
+                    span.owner { @if let Some(o) = &task.owner { (o) } @else { (t.unassigned) } }
+                    span.playbook { (task.playbook) }
+                }
+                (task_actions(v, task.id, task.claimed, back))
+            }
+        }
+    }
+}
+
+pub(super) fn lanes_markup(v: &Viewer, l: &Lanes, back: &str) -> Markup {
+    let t = v.t();
+    html! {
+        div #lanes data-now=(l.now) data-profiles=(l.profiles) {
+            @for lane in &l.lanes {
+                section.lane data-tier=(lane.tier) {
+                    h2 { span.tier-name { (lane.tier) } " " span.count { (num(v.lang, lane.total as f64, 0)) } }
+                    @if lane.cards.is_empty() {
+                        p.empty { (t.lane_empty) }
+                    }
+                    @for c in &lane.cards { (card(v, c, l.now, back)) }
+                    @if lane.total > lane.cards.len() {
+                        p.more { (t.and_more(lane.total - lane.cards.len())) }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn here(q: &QueueQuery) -> String {
+    match q.location.as_deref().filter(|l| !l.is_empty()) {
+        Some(l) => format!("/queue?location={}", urlencode(l)),
+        None => "/queue".into(),
+    }
+}
+
+pub(super) async fn page(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<QueueQuery>,
+) -> Response {
+    let started = Instant::now();
+    let path = here(&q);
+    let v = match viewer(&state, &headers, &path) {
+        Ok(v) => v,
+        Err(r) => return r.into_response(),
+    };
+    let st = state.clone();
+    let q2 = q.clone();
+    let lanes = match tokio::task::spawn_blocking(move || compute(&st, &q2, now_ms())).await {
+        Ok(l) => l,
+        Err(e) => return crate::error::ApiError::internal(e).into_response(),
+    };
+    let t = v.t();
+    let selected = q.location.clone().unwrap_or_default();
+    let body = html! {
+        div.toolbar {
+            h1 { (t.queue_title) }
+            form.filters method="get" action="/queue" {
+                label { (t.location) " "
+                    select name="location" onchange="this.form.submit()" {
+                        option value="" selected[selected.is_empty()] { (t.all_locations) }
+                        @for l in &lanes.locations {
+                            option value=(l) selected[*l == selected] { (l) }
+                        }
+                    }
+                }
+                noscript { button type="submit" { (t.show) } }
+            }
+            p.muted { (t.queue_hint) }
+        }
+        (lanes_markup(&v, &lanes, &path))
+    };
+    page_response(layout(&v, Nav::Queue, t.queue, &path, body), started)
+}
+
+/// The lanes alone, for the live page to swap in.
+pub(super) async fn lanes(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<QueueQuery>,
+) -> Response {
+    let started = Instant::now();
+    let path = here(&q);
+    let v = match viewer(&state, &headers, &path) {
+        Ok(v) => v,
+        Err(_) => return StatusCode::UNAUTHORIZED.into_response(),
+    };
+    let st = state.clone();
+    let q2 = q.clone();
+    match tokio::task::spawn_blocking(move || compute(&st, &q2, now_ms())).await {
+        Ok(l) => page_response(lanes_markup(&v, &l, &path), started),
+        Err(e) => crate::error::ApiError::internal(e).into_response(),
+    }
+}
+
+/// Server-sent events: one `change` event per durable change (a tier crossed, a task opened,
+/// claimed or done), with the profile and tier as JSON.
+pub(super) async fn live(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    if viewer(&state, &headers, "/queue").is_err() {
+        return StatusCode::UNAUTHORIZED.into_response();
+    }
+    let rx = state.shared.news.subscribe();
+    let stream = futures_util::stream::unfold(rx, |mut rx| async move {
+        let data = match rx.recv().await {
+            Ok(n) => serde_json::json!({
+                "kind": n.kind, "profile": n.profile, "tier": n.tier,
+            })
+            .to_string(),
+            // Fell behind: one change event makes the page read everything again.
+            Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => "{}".to_string(),
+            Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,
+        };
+        let ev = SseEvent::default().event("change").data(data);
+        Some((Ok::<_, std::convert::Infallible>(ev), rx))
+    });
+    Sse::new(stream)
+        .keep_alive(KeepAlive::new().interval(std::time::Duration::from_secs(15)))
+        .into_response()
+}
+
+#[derive(Deserialize)]
+pub(super) struct TaskForm {
+    next: Option<String>,
+    result: Option<String>,
+    note: Option<String>,
+}
+
+async fn task_command(
+    state: AppState,
+    headers: HeaderMap,
+    id: String,
+    f: TaskForm,
+    command: impl FnOnce(&TaskForm) -> Result<Command, String>,
+) -> Response {
+    if let Err(r) = same_origin(&headers) {
+        return r.into_response();
+    }
+    let back = super::local(f.next.as_deref());
+    let v = match viewer(&state, &headers, &back) {
+        Ok(v) => v,
+        Err(r) => return r.into_response(),
+    };
+    let Ok(id) = id.parse::<i64>() else {
+        return (StatusCode::NOT_FOUND, "no such task\n").into_response();
+    };
+    let command = match command(&f) {
+        Ok(c) => c,
+        Err(e) => return (StatusCode::BAD_REQUEST, e).into_response(),
+    };
+    match crate::tasks::run(&state, id, command, v.name.clone()).await {
+        Ok(_) => Redirect::to(&back).into_response(),
+        Err(e) => e.into_response(),
+    }
+}
+
+pub(super) async fn claim(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Form(f): Form<TaskForm>,
+) -> Response {
+    task_command(state, headers, id, f, |_| Ok(Command::Claim)).await
+}
+
+pub(super) async fn complete(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Form(f): Form<TaskForm>,
+) -> Response {
+    task_command(state, headers, id, f, |f| {
+        let text = f.result.as_deref().unwrap_or("contacted");
+        let result = TaskResult::parse(text).ok_or_else(|| format!("no result `{text}`\n"))?;
+        let note = f.note.clone().filter(|n| !n.trim().is_empty());
+        Ok(Command::Complete(result, note))
+    })
+    .await
+}
+
+/// For the profile page: the same card actions.
+pub(super) fn task_actions(v: &Viewer, task_id: i64, claimed: bool, back: &str) -> Markup {
+    let t = v.t();
+    html! {
+        div.actions {
+            @if !claimed {
+                form method="post" action=(format!("/tasks/{task_id}/claim")) data-action="claim" {
+                    input type="hidden" name="next" value=(back);
+                    button type="submit" { (t.claim) }
+                }
+            }
+            form method="post" action=(format!("/tasks/{task_id}/complete")) data-action="complete" {
+                input type="hidden" name="next" value=(back);
+                select name="result" aria-label=(t.result) {
+                    @for r in TaskResult::ALL { option value=(r.as_str()) { (t.result_label(r)) } }
+                }
+                button type="submit" { (t.complete) }
+            }
+        }
+    }
+}
