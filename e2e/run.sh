@@ -1,14 +1,21 @@
 #!/usr/bin/env bash
-# End-to-end: Segment's browser SDK (@segment/analytics-next) in headless Chromium against a real
-# `intent serve`, from a kiosk page on another origin.
+# End-to-end, in headless Chromium against a real `intent serve`:
+# 1. browser_sdk.mjs: Segment's browser SDK (@segment/analytics-next) from a kiosk page on another
+#    origin;
+# 2. dashboard.mjs: the web dashboard (login, the live queue, a profile, claiming and completing a
+#    task, funnel, learnings, plan editor, Polish, Server-Timing).
 #
 #   bash e2e/run.sh target/debug/intent
 #
 # Installs the npm packages (npm ci) when node_modules is missing, checks for Chromium, and runs
-# browser_sdk.mjs, which starts the server (fresh data folder, keys, plans/showroom.yaml), a
-# static server for the page, and Chromium through playwright-core; it stops all three on exit.
+# both tests, one after the other, even when the first fails. Each starts its own server (fresh
+# data folder, keys, plans/showroom.yaml, a free loopback port) and Chromium through
+# playwright-core, and stops them on exit; browser_sdk.mjs also serves the kiosk page, and
+# dashboard.mjs sends the server 30 days of generated history (`intent gen | intent send`).
 # Needs node (>= 18) with npm and Debian's Chromium at /usr/bin/chromium (CHROMIUM picks another).
-# Writes e2e/screenshots/browser-sdk.png. Exits with the test's status.
+# Writes e2e/screenshots/browser-sdk.png and e2e/screenshots/dashboard-*.png. Prints
+# `e2e: browser SDK passed` and `e2e: dashboard passed` (or `… FAILED (exit N)`); exits 0 when
+# both passed, else with the first failed test's status.
 set -uo pipefail
 
 if [ $# -ne 1 ]; then
@@ -44,4 +51,15 @@ else
   [ $rc -eq 124 ] && echo "e2e: browser_sdk.mjs timed out after 120 s" >&2
   echo "e2e: browser SDK FAILED (exit $rc)" >&2
 fi
-exit $rc
+
+(cd "$here" && timeout 180 node dashboard.mjs "$bin")
+rc_dash=$?
+if [ $rc_dash -eq 0 ]; then
+  echo "e2e: dashboard passed"
+else
+  [ $rc_dash -eq 124 ] && echo "e2e: dashboard.mjs timed out after 180 s" >&2
+  echo "e2e: dashboard FAILED (exit $rc_dash)" >&2
+fi
+
+[ $rc -ne 0 ] && exit $rc
+exit $rc_dash

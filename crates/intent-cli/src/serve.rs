@@ -171,6 +171,10 @@ pub fn serve(a: ServeArgs) -> Result<()> {
         {
             let mut out = std::io::stdout().lock();
             writeln!(out, "listening on http://{addr}")?;
+            writeln!(
+                out,
+                "dashboard: http://{addr}/ (log in with an admin token)"
+            )?;
             if let Some((w, ad)) = &fresh_keys {
                 writeln!(out, "first start: made a write key and an admin token (shown once)")?;
                 writeln!(out, "  write key   {w}")?;
@@ -281,7 +285,13 @@ fn analyse(
     if span_days < 90 {
         window.horizon = format!("{}d", (span_days / 3).max(1));
     }
-    let weekly = crate::learn::weekly(&scorer, &mut loaded, &req.plan_text, &window, None)?;
+    let weekly = crate::learn::weekly(
+        &scorer,
+        &mut loaded,
+        &req.plan_text,
+        &window,
+        Some(Ok(req.sla.clone())),
+    )?;
     Ok(intent_server::dashboard::Analysis {
         en: weekly.en,
         pl: weekly.pl,

@@ -289,7 +289,7 @@ impl Worker {
             let body: serde_json::Value = serde_json::from_str(&a.payload).unwrap_or_default();
             let _ = self.shared.news.send(crate::live::News {
                 kind: a.kind.clone(),
-                profile: body["profile"].as_str().map(str::to_string),
+                profile: body["data"]["profile"].as_str().map(str::to_string),
                 tier: a.tier.clone(),
             });
         }
@@ -554,6 +554,17 @@ fn run(w: &mut Worker, rx: Receiver<FollowMsg>) {
         // a merge noted earlier moved into).
         let mut once = std::collections::HashSet::new();
         changed.retain(|c| once.insert(c.clone()));
+        if !changed.is_empty() {
+            let mut recent = w.shared.recent.lock().expect("recent");
+            for c in &changed {
+                if let Changed::Profile(p) = c {
+                    if recent.len() == crate::live::RECENT {
+                        recent.pop_front();
+                    }
+                    recent.push_back(p.clone());
+                }
+            }
+        }
         // In slices, so that ingestion waits for the engine's lock for a short while only.
         for chunk in changed.chunks(SLICE) {
             w.look(chunk);

@@ -135,6 +135,7 @@ pub fn start(config: Config) -> anyhow::Result<Service> {
         metrics: metrics::Metrics::default(),
         follow: std::sync::OnceLock::new(),
         news: tokio::sync::broadcast::channel(1024).0,
+        recent: Mutex::new(std::collections::VecDeque::with_capacity(live::RECENT)),
     });
     let keys_reader = opener.clone();
     let keys = Arc::new(auth::KeyCache::new(Box::new(move || {

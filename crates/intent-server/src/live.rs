@@ -69,7 +69,13 @@ pub struct Shared {
     pub follow: std::sync::OnceLock<std::sync::mpsc::Sender<crate::follow::FollowMsg>>,
     /// What the follow-up desk just made durable (tier changes, task changes), for live pages.
     pub news: tokio::sync::broadcast::Sender<News>,
+    /// The profiles events touched most recently, newest last (at most [`RECENT`]), for the
+    /// queue's lowest lane.
+    pub recent: Mutex<std::collections::VecDeque<String>>,
 }
+
+/// How many recently touched profiles [`Shared::recent`] keeps.
+pub const RECENT: usize = 4096;
 
 /// A change the dashboard's live pages hear about: sent after the change is durable.
 #[derive(Debug, Clone, PartialEq, Eq)]

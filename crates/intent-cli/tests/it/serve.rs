@@ -359,8 +359,10 @@ fn official_segment_sdks_send_real_traffic() {
 }
 
 /// The browser SDK (`@segment/analytics-next`) in headless Chromium, from a page on another
-/// origin: settings route, short paths, `text/plain`, CORS preflights. `.ci/run` installs
-/// Chromium and the npm packages; without them this is skipped, except under `CI=true`.
+/// origin: settings route, short paths, `text/plain`, CORS preflights; then the web dashboard
+/// (`e2e/dashboard.mjs`: login, the live queue, tasks, funnel, learnings, plan, Polish).
+/// `.ci/run` installs Chromium and the npm packages; without them this is skipped, except under
+/// `CI=true`.
 #[test]
 fn the_browser_sdk_tracks_from_a_kiosk_page() {
     let e2e = root().join("e2e");
@@ -387,6 +389,7 @@ fn the_browser_sdk_tracks_from_a_kiosk_page() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(text.contains("e2e: browser SDK passed"), "{text}");
+    assert!(text.contains("e2e: dashboard passed"), "{text}");
 }
 
 /// `intent gen | intent send`: generated history posted in batches arrives whole; sending it

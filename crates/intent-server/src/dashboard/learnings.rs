@@ -32,12 +32,37 @@ fn start(state: &AppState) -> bool {
         }
         runs.running = Some(now_ms());
     }
+    let now = now_ms();
+    let sla = {
+        let desk = state.follow.desk.read().expect("desk");
+        let r = intent_core::action::report::sla_report(
+            desk.tasks(),
+            &desk.plan().follow,
+            i64::MIN,
+            i64::MAX,
+            now,
+        );
+        let tier = |x: &intent_core::action::report::SlaRow| format!("tier {}", x.key);
+        r.by_tier
+            .iter()
+            .map(|x| (tier(x), x))
+            .chain(r.by_owner.iter().map(|x| (x.key.clone(), x)))
+            .filter(|(_, x)| x.met + x.missed > 0)
+            .map(|(group, x)| html::SlaRow {
+                group,
+                tasks: x.met + x.missed,
+                met: x.met,
+                median_minutes: x.speed_median_s.map(|s| s / 60.0),
+            })
+            .collect()
+    };
     let request = {
         let live = read_live(state);
         AnalysisRequest {
             plan_text: live.plan_text.clone(),
             plan_version: live.plan_version,
-            now: now_ms(),
+            now,
+            sla,
         }
     };
     let dashboard = state.dashboard.clone();

@@ -55,6 +55,9 @@ pub struct AnalysisRequest {
     pub plan_version: i64,
     /// The moment the analysis is for.
     pub now: Ts,
+    /// Follow-up SLA compliance by tier and owner, from the live desk (tasks live in the
+    /// server, not in the event log).
+    pub sla: Vec<intent_learn::html::SlaRow>,
 }
 
 /// What an analysis found: the review (in both languages: the figures are computed once) and

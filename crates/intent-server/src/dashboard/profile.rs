@@ -179,8 +179,12 @@ fn render(state: &AppState, v: &Viewer, id: &str, clock: Ts) -> Option<(String, 
             )
         })
         .collect();
+    // Days on the axis, or hours and minutes for a story shorter than two days.
+    let short = span < 2 * intent_core::time::DAY;
     let svg = chart::score_over_time("score-chart", &line, &bands, &marks, |ts| {
-        when(ts).get(..10).unwrap_or_default().to_string()
+        let w = when(ts);
+        let part = if short { w.get(5..16) } else { w.get(..10) };
+        part.unwrap_or_default().to_string()
     });
 
     let outcomes: Vec<(Ts, String)> = events
@@ -230,7 +234,7 @@ fn render(state: &AppState, v: &Viewer, id: &str, clock: Ts) -> Option<(String, 
                             h3 { (t.drivers) }
                             table.compact {
                                 @for d in p.drivers.iter().take(5) {
-                                    tr { td { (d.label) } td.num class=[(d.effect < 0.0).then_some("neg")] { (format!("{:+.2}", d.effect)) } }
+                                    tr { td { (d.label) } td.num.neg[d.effect < 0.0] { (format!("{:+.2}", d.effect)) } }
                                 }
                             }
                         }

@@ -56,7 +56,10 @@ struct TaskCard {
 /// One lane.
 pub(super) struct Lane {
     tier: String,
-    total: usize,
+    /// Profiles in the lane (not counted for the lowest lane under a location filter).
+    total: Option<usize>,
+    /// The lowest lane lists the most recently active first, not the highest scores.
+    recent_first: bool,
     cards: Vec<Card>,
 }
 
@@ -68,114 +71,160 @@ pub(super) struct Lanes {
     profiles: usize,
 }
 
-/// The lanes at `now`, from one pass over live state.
+/// The lanes at `now`.
+///
+/// The lanes above the lowest tier come from the follow-up desk's watched profiles: the desk
+/// looks at every profile an event touches as it is scored, and at the watched ones again every
+/// few seconds (decay), so they are every profile above the lowest tier or disqualified. Each is
+/// placed by its score now, so one that has just cooled down lands in its new lane. The lowest
+/// lane (everyone else, usually nearly all profiles) lists who was active most recently and
+/// counts the rest: one pass over a million profiles is a second of work, this is milliseconds.
 pub(super) fn compute(state: &AppState, q: &QueueQuery, now: Ts) -> Lanes {
     let per_lane = q.n.unwrap_or(PER_LANE).clamp(1, 200);
+    let recent: Vec<String> = {
+        let r = state.shared.recent.lock().expect("recent");
+        r.iter().rev().cloned().collect()
+    };
+    let desk = state.follow.desk.read().expect("desk");
     let live = read_live(state);
     let engine = &live.engine;
     let plan = engine.scorer().plan();
+    let floor = plan.levels.len() - 1;
     let want_location = q.location.as_deref().filter(|l| !l.is_empty());
     // A filter on a name no event carried matches nothing.
     let location_id = want_location.map(|l| engine.label_id(l));
-    let mut by_tier: Vec<Vec<(bool, f64, u32)>> = vec![Vec::new(); plan.levels.len()];
-    let mut seen_locations: HashMap<u16, ()> = HashMap::new();
-    let mut profiles = 0usize;
-    for p in engine.profiles_at(now) {
-        profiles += 1;
-        if let Some(l) = p.facets.location {
-            seen_locations.entry(l).or_insert(());
-        }
-        let s = &p.snapshot;
-        if s.tier == DISQUALIFIED {
+    let location_of = |id: &str| engine.facets(id).and_then(|f| f.location);
+    let in_place = |id: &str| match location_id {
+        None => true,
+        Some(want) => want.is_some() && location_of(id) == want,
+    };
+    let mut locations: std::collections::BTreeSet<String> = std::collections::BTreeSet::new();
+    let mut by_tier: Vec<Vec<(bool, f64, String)>> = vec![Vec::new(); plan.levels.len()];
+    // Watched profiles not in the lowest tier now (above it, or disqualified).
+    let mut not_lowest = 0usize;
+    for id in desk.watched() {
+        let Some(s) = engine.snapshot(id, crate::api::at(engine, id, now)) else {
             continue;
+        };
+        if let Some(l) = location_of(id) {
+            locations.insert(engine.label(l).to_string());
         }
-        if let Some(want) = location_id
-            && (want.is_none() || p.facets.location != want)
-        {
+        let lowest = s.tier as usize == floor && s.override_index.is_none();
+        if !lowest {
+            not_lowest += 1;
+        }
+        if s.tier == DISQUALIFIED || lowest || !in_place(id) {
             continue;
         }
         if let Some(lane) = by_tier.get_mut(s.tier as usize) {
-            lane.push((s.override_index.is_some(), s.score, p.key));
+            lane.push((s.override_index.is_some(), s.score, id.to_string()));
         }
     }
-    let order = |a: &(bool, f64, u32), b: &(bool, f64, u32)| {
+    // The lowest lane: the most recently active of its profiles, newest first.
+    let mut seen = std::collections::HashSet::new();
+    let mut lowest: Vec<(bool, f64, String)> = Vec::new();
+    for id in &recent {
+        if lowest.len() == per_lane {
+            break;
+        }
+        if !seen.insert(id.as_str()) {
+            continue;
+        }
+        let Some(s) = engine.snapshot(id, crate::api::at(engine, id, now)) else {
+            continue;
+        };
+        if let Some(l) = location_of(id) {
+            locations.insert(engine.label(l).to_string());
+        }
+        if s.tier as usize == floor && s.override_index.is_none() && in_place(id) {
+            lowest.push((false, s.score, id.clone()));
+        }
+    }
+    let lowest_total = engine.profile_count().saturating_sub(not_lowest);
+    let order = |a: &(bool, f64, String), b: &(bool, f64, String)| {
         b.0.cmp(&a.0).then(b.1.total_cmp(&a.1)).then(a.2.cmp(&b.2))
     };
-    let desk = state.follow.desk.read().expect("desk");
     let open: HashMap<&str, &intent_core::action::Task> = desk
         .tasks()
         .iter()
         .filter(|t| t.status == TaskStatus::Open)
         .map(|t| (t.profile.as_str(), t))
         .collect();
+    let card_of = |id: &str, score: f64| -> Card {
+        let at = crate::api::at(engine, id, now);
+        let snap = engine.snapshot(id, at);
+        let details = crate::follow::details(engine, id, at);
+        let escalation = snap
+            .as_ref()
+            .and_then(|s| s.override_index)
+            .map(|o| plan.overrides[o].reason.clone());
+        let grade = snap
+            .as_ref()
+            .and_then(|s| s.grade)
+            .map(|g| plan.grades[g].name.clone());
+        let location = location_of(id).map(|l| engine.label(l).to_string());
+        let chance = plan.model.as_ref().and_then(|m| {
+            let x = engine.explain(id, at)?;
+            let first = m.explain(plan, &x, at).chances.into_iter().next()?;
+            Some((first.probability, first.within))
+        });
+        let task = open.get(id).map(|t| TaskCard {
+            id: t.id,
+            owner: t.claimed_by.clone().or_else(|| t.owner.clone()),
+            claimed: t.claimed_by.is_some(),
+            due_at: t.due_at,
+            playbook: t.playbook.clone(),
+        });
+        Card {
+            id: id.to_string(),
+            name: details.name,
+            location,
+            score,
+            grade,
+            escalation,
+            reasons: details.reasons,
+            task,
+            chance,
+        }
+    };
     let mut lanes = Vec::with_capacity(by_tier.len());
     for (tier, mut rows) in by_tier.into_iter().enumerate() {
-        let total = rows.len();
-        if rows.len() > per_lane {
-            rows.select_nth_unstable_by(per_lane - 1, order);
-            rows.truncate(per_lane);
+        let is_lowest = tier == floor;
+        let total = if is_lowest {
+            // Counted only without a location filter: the rest are not looked at one by one.
+            if location_id.is_some() {
+                None
+            } else {
+                Some(lowest_total)
+            }
+        } else {
+            Some(rows.len())
+        };
+        if is_lowest {
+            rows = std::mem::take(&mut lowest);
+        } else {
+            if rows.len() > per_lane {
+                rows.select_nth_unstable_by(per_lane - 1, order);
+                rows.truncate(per_lane);
+            }
+            rows.sort_unstable_by(order);
         }
-        rows.sort_unstable_by(order);
         let cards = rows
             .iter()
-            .map(|&(_, score, key)| {
-                let id = engine.key_name(key);
-                let at = crate::api::at(engine, &id, now);
-                let snap = engine.snapshot(&id, at);
-                let details = crate::follow::details(engine, &id, at);
-                let escalation = snap
-                    .as_ref()
-                    .and_then(|s| s.override_index)
-                    .map(|o| plan.overrides[o].reason.clone());
-                let grade = snap
-                    .as_ref()
-                    .and_then(|s| s.grade)
-                    .map(|g| plan.grades[g].name.clone());
-                let location = engine
-                    .facets(&id)
-                    .and_then(|f| f.location)
-                    .map(|l| engine.label(l).to_string());
-                let chance = plan.model.as_ref().and_then(|m| {
-                    let x = engine.explain(&id, at)?;
-                    let first = m.explain(plan, &x, at).chances.into_iter().next()?;
-                    Some((first.probability, first.within))
-                });
-                let task = open.get(id.as_str()).map(|t| TaskCard {
-                    id: t.id,
-                    owner: t.claimed_by.clone().or_else(|| t.owner.clone()),
-                    claimed: t.claimed_by.is_some(),
-                    due_at: t.due_at,
-                    playbook: t.playbook.clone(),
-                });
-                Card {
-                    id,
-                    name: details.name,
-                    location,
-                    score,
-                    grade,
-                    escalation,
-                    reasons: details.reasons,
-                    task,
-                    chance,
-                }
-            })
+            .map(|(_, score, id)| card_of(id, *score))
             .collect();
         lanes.push(Lane {
             tier: plan.levels[tier].name.clone(),
             total,
+            recent_first: is_lowest,
             cards,
         });
     }
-    let mut locations: Vec<String> = seen_locations
-        .keys()
-        .map(|&l| engine.label(l).to_string())
-        .collect();
-    locations.sort();
     Lanes {
         lanes,
-        locations,
+        locations: locations.into_iter().collect(),
         now,
-        profiles,
+        profiles: engine.profile_count(),
     }
 }
 
@@ -203,7 +252,7 @@ fn card(v: &Viewer, c: &Card, now: Ts, back: &str) -> Markup {
         short
     });
     html! {
-        article.card data-profile=(c.id) class=[c.escalation.is_some().then_some("escalated")] {
+        article.card.escalated[c.escalation.is_some()] data-profile=(c.id) {
             div.card-head {
                 a.card-name href=(format!("/profiles/{}", urlencode(&c.id))) {
                     @if anonymous && c.name.is_none() { span.anon { (t.anonymous) " " } }
@@ -228,7 +277,7 @@ fn card(v: &Viewer, c: &Card, now: Ts, back: &str) -> Markup {
             }
             @if let Some(task) = &c.task {
                 div.task data-task=(task.id) {
-                    span.sla data-due=(task.due_at) class=[(task.due_at < now).then_some("late")]
+                    span.sla.late[task.due_at < now] data-due=(task.due_at)
                         title=(t.sla_title) { (countdown(v, task.due_at, now)) }
                     span.owner { @if let Some(o) = &task.owner { (o) } @else { (t.unassigned) } }
                     span.playbook { (task.playbook) }
@@ -245,13 +294,17 @@ pub(super) fn lanes_markup(v: &Viewer, l: &Lanes, back: &str) -> Markup {
         div #lanes data-now=(l.now) data-profiles=(l.profiles) {
             @for lane in &l.lanes {
                 section.lane data-tier=(lane.tier) {
-                    h2 { span.tier-name { (lane.tier) } " " span.count { (num(v.lang, lane.total as f64, 0)) } }
+                    h2 {
+                        span.tier-name { (lane.tier) } " "
+                        span.count { @if let Some(n) = lane.total { (num(v.lang, n as f64, 0)) } }
+                    }
+                    @if lane.recent_first { p.lane-note { (t.recent_first) } }
                     @if lane.cards.is_empty() {
                         p.empty { (t.lane_empty) }
                     }
                     @for c in &lane.cards { (card(v, c, l.now, back)) }
-                    @if lane.total > lane.cards.len() {
-                        p.more { (t.and_more(lane.total - lane.cards.len())) }
+                    @if let Some(more) = lane.total.map(|n| n.saturating_sub(lane.cards.len())).filter(|m| *m > 0) {
+                        p.more { (t.and_more(more)) }
                     }
                 }
             }

@@ -58,7 +58,14 @@
       if (again) { again = false; schedule(500) }
     }
   }
-  function schedule(ms) { if (!pending) pending = setTimeout(refresh, ms) }
+  // At most one fetch a second however busy the showroom is; the first change after a quiet
+  // spell is fetched within 100 ms.
+  let last = 0
+  function schedule(ms) {
+    if (pending) return
+    const wait = Math.max(ms, 1000 - (Date.now() - last))
+    pending = setTimeout(() => { last = Date.now(); refresh() }, wait)
+  }
 
   const es = new EventSource('/live')
   es.addEventListener('open', () => { live.dataset.state = 'open' })
