@@ -88,6 +88,54 @@ pub struct Follow {
     pub desk: Arc<RwLock<Desk>>,
     /// The thread's queue.
     pub tx: Sender<FollowMsg>,
+    /// Every profile above the lowest tier (or disqualified) as last looked at, for the
+    /// dashboard's queue.
+    pub board: Arc<RwLock<Board>>,
+}
+
+/// The queue's index: every profile the follow-up thread last saw above the lowest tier (or
+/// disqualified), with its tier, score and location then. The thread looks at each profile an
+/// event touches as it is scored and at these every few seconds (decay), so the queue can list
+/// its lanes from here in milliseconds instead of scoring a million profiles per request.
+#[derive(Debug, Default)]
+pub struct Board {
+    /// By canonical profile id.
+    pub rows: rustc_hash::FxHashMap<String, BoardRow>,
+}
+
+/// One profile on the [`Board`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct BoardRow {
+    /// Tier index (0 is the highest) or [`DISQUALIFIED`].
+    pub tier: u8,
+    /// Whether an override holds it (it asked for a person).
+    pub escalated: bool,
+    /// Engagement score when looked at.
+    pub score: f64,
+    /// Its latest location then.
+    pub location: Option<String>,
+}
+
+impl Board {
+    /// Notes an observation: kept above the lowest tier `floor`, dropped at it.
+    pub fn note(&mut self, obs: &Observation, floor: u8) {
+        if obs.tier == floor && obs.override_index.is_none() {
+            self.rows.remove(&obs.profile);
+        } else {
+            let row = BoardRow {
+                tier: obs.tier,
+                escalated: obs.override_index.is_some(),
+                score: obs.score,
+                location: obs.location.clone(),
+            };
+            match self.rows.get_mut(&obs.profile) {
+                Some(r) => *r = row,
+                None => {
+                    self.rows.insert(obs.profile.clone(), row);
+                }
+            }
+        }
+    }
 }
 
 fn row(t: &Task) -> TaskRow {
@@ -203,6 +251,7 @@ struct Worker {
     store: Box<dyn Store>,
     shared: Arc<Shared>,
     desk: Arc<RwLock<Desk>>,
+    board: Arc<RwLock<Board>>,
     writer: mpsc::Sender<Job>,
     wake: Box<dyn Fn() + Send>,
     /// The plan version the desk reads observations with.
@@ -342,6 +391,8 @@ impl Worker {
             let live = self.shared.live.read().expect("live state");
             let engine = &live.engine;
             let mut desk = self.desk.write().expect("desk");
+            let mut board = self.board.write().expect("board");
+            let floor = (engine.scorer().plan().levels.len() - 1) as u8;
             // Observations are read with the plan of the engine that made them: a new plan goes
             // live in the engine first, and its tiers and playbooks must not be read with the
             // old plan's.
@@ -362,10 +413,14 @@ impl Worker {
                 {
                     Some(c) if c == *name => {
                         if let Some(obs) = observation(engine, name, now) {
+                            board.note(&obs, floor);
                             desk.observe(&obs, now, &mut || details(engine, name, now), &mut out);
                         }
                     }
-                    Some(c) => desk.merge(name, &c, now, &mut out),
+                    Some(c) => {
+                        board.rows.remove(name.as_str());
+                        desk.merge(name, &c, now, &mut out)
+                    }
                     // Not a profile of the log (a store rebuilt without it): nothing to do.
                     None => {}
                 }
@@ -492,10 +547,12 @@ pub fn start(
     store.defer_maintenance().map_err(|e| e.to_string())?;
     let desk = Arc::new(RwLock::new(load_desk(&*store, plan)?));
     let (tx, rx) = std::sync::mpsc::channel();
+    let board = Arc::new(RwLock::new(Board::default()));
     let mut worker = Worker {
         store,
         shared,
         desk: desk.clone(),
+        board: board.clone(),
         writer,
         wake,
         plan_version: -1,
@@ -504,7 +561,7 @@ pub fn start(
         .name("intent-follow".into())
         .spawn(move || run(&mut worker, rx))
         .map_err(|e| e.to_string())?;
-    Ok(Follow { desk, tx })
+    Ok(Follow { desk, tx, board })
 }
 
 fn run(w: &mut Worker, rx: Receiver<FollowMsg>) {

@@ -179,12 +179,19 @@ fn render(state: &AppState, v: &Viewer, id: &str, clock: Ts) -> Option<(String, 
             )
         })
         .collect();
-    // Days on the axis, or hours and minutes for a story shorter than two days.
-    let short = span < 2 * intent_core::time::DAY;
+    // Days on the axis; hours and minutes for a story shorter than two days; seconds for one
+    // shorter than two hours.
+    let hour = 3_600_000;
+    let (from, to) = if span < 2 * hour {
+        (11, 19)
+    } else if span < 48 * hour {
+        (5, 16)
+    } else {
+        (0, 10)
+    };
     let svg = chart::score_over_time("score-chart", &line, &bands, &marks, |ts| {
-        let w = when(ts);
-        let part = if short { w.get(5..16) } else { w.get(..10) };
-        part.unwrap_or_default().to_string()
+        let w = intent_core::time::format_timestamp(ts).replace('T', " ");
+        w.get(from..to).unwrap_or_default().to_string()
     });
 
     let outcomes: Vec<(Ts, String)> = events

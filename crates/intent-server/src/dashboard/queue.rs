@@ -15,7 +15,6 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::response::{IntoResponse, Redirect, Response};
 use intent_core::action::{TaskResult, TaskStatus};
-use intent_core::score::DISQUALIFIED;
 use intent_core::time::Ts;
 use maud::{Markup, html};
 use serde::Deserialize;
@@ -73,53 +72,72 @@ pub(super) struct Lanes {
 
 /// The lanes at `now`.
 ///
-/// The lanes above the lowest tier come from the follow-up desk's watched profiles: the desk
-/// looks at every profile an event touches as it is scored, and at the watched ones again every
-/// few seconds (decay), so they are every profile above the lowest tier or disqualified. Each is
-/// placed by its score now, so one that has just cooled down lands in its new lane. The lowest
-/// lane (everyone else, usually nearly all profiles) lists who was active most recently and
-/// counts the rest: one pass over a million profiles is a second of work, this is milliseconds.
+/// The lanes above the lowest tier come from the follow-up thread's [`Board`]: it looks at every
+/// profile an event touches as it is scored, and at those above the lowest tier again every few
+/// seconds (decay), and keeps their tier and score. Lanes are ordered from there, and only the
+/// listed cards are read from live state. The lowest lane (usually nearly every profile) lists
+/// who was active most recently and counts the rest. One pass over a million profiles' scores
+/// would take a second; this takes milliseconds.
+///
+/// [`Board`]: crate::follow::Board
 pub(super) fn compute(state: &AppState, q: &QueueQuery, now: Ts) -> Lanes {
     let per_lane = q.n.unwrap_or(PER_LANE).clamp(1, 200);
     let recent: Vec<String> = {
         let r = state.shared.recent.lock().expect("recent");
         r.iter().rev().cloned().collect()
     };
+    let want_location = q.location.as_deref().filter(|l| !l.is_empty());
+    let levels = read_live(state).engine.scorer().plan().levels.len();
+    let floor = levels - 1;
+    let mut locations: std::collections::BTreeSet<String> = std::collections::BTreeSet::new();
+    let mut by_tier: Vec<Vec<(bool, f64, String)>> = vec![Vec::new(); levels];
+    let mut totals = vec![0usize; levels];
+    // Profiles on the board (above the lowest tier, or disqualified).
+    let not_lowest;
+    {
+        let board = state.follow.board.read().expect("board");
+        not_lowest = board.rows.len();
+        let mut places: std::collections::HashSet<&str> = std::collections::HashSet::new();
+        let mut lanes: Vec<Vec<(bool, f64, &str)>> = vec![Vec::new(); levels];
+        for (id, row) in &board.rows {
+            if let Some(l) = &row.location {
+                places.insert(l);
+            }
+            if want_location.is_some() && row.location.as_deref() != want_location {
+                continue;
+            }
+            if let Some(lane) = lanes.get_mut(row.tier as usize) {
+                lane.push((row.escalated, row.score, id));
+            }
+        }
+        let order = |a: &(bool, f64, &str), b: &(bool, f64, &str)| {
+            b.0.cmp(&a.0).then(b.1.total_cmp(&a.1)).then(a.2.cmp(b.2))
+        };
+        for (tier, rows) in lanes.iter_mut().enumerate() {
+            let total = rows.len();
+            if rows.len() > per_lane {
+                rows.select_nth_unstable_by(per_lane - 1, order);
+                rows.truncate(per_lane);
+            }
+            rows.sort_unstable_by(order);
+            by_tier[tier] = rows
+                .iter()
+                .map(|(e, s, id)| (*e, *s, id.to_string()))
+                .collect();
+            totals[tier] = total;
+        }
+        locations.extend(places.into_iter().map(str::to_string));
+    }
     let desk = state.follow.desk.read().expect("desk");
     let live = read_live(state);
     let engine = &live.engine;
     let plan = engine.scorer().plan();
-    let floor = plan.levels.len() - 1;
-    let want_location = q.location.as_deref().filter(|l| !l.is_empty());
-    // A filter on a name no event carried matches nothing.
     let location_id = want_location.map(|l| engine.label_id(l));
     let location_of = |id: &str| engine.facets(id).and_then(|f| f.location);
     let in_place = |id: &str| match location_id {
         None => true,
         Some(want) => want.is_some() && location_of(id) == want,
     };
-    let mut locations: std::collections::BTreeSet<String> = std::collections::BTreeSet::new();
-    let mut by_tier: Vec<Vec<(bool, f64, String)>> = vec![Vec::new(); plan.levels.len()];
-    // Watched profiles not in the lowest tier now (above it, or disqualified).
-    let mut not_lowest = 0usize;
-    for id in desk.watched() {
-        let Some(s) = engine.snapshot(id, crate::api::at(engine, id, now)) else {
-            continue;
-        };
-        if let Some(l) = location_of(id) {
-            locations.insert(engine.label(l).to_string());
-        }
-        let lowest = s.tier as usize == floor && s.override_index.is_none();
-        if !lowest {
-            not_lowest += 1;
-        }
-        if s.tier == DISQUALIFIED || lowest || !in_place(id) {
-            continue;
-        }
-        if let Some(lane) = by_tier.get_mut(s.tier as usize) {
-            lane.push((s.override_index.is_some(), s.score, id.to_string()));
-        }
-    }
     // The lowest lane: the most recently active of its profiles, newest first.
     let mut seen = std::collections::HashSet::new();
     let mut lowest: Vec<(bool, f64, String)> = Vec::new();
@@ -141,9 +159,6 @@ pub(super) fn compute(state: &AppState, q: &QueueQuery, now: Ts) -> Lanes {
         }
     }
     let lowest_total = engine.profile_count().saturating_sub(not_lowest);
-    let order = |a: &(bool, f64, String), b: &(bool, f64, String)| {
-        b.0.cmp(&a.0).then(b.1.total_cmp(&a.1)).then(a.2.cmp(&b.2))
-    };
     let open: HashMap<&str, &intent_core::action::Task> = desk
         .tasks()
         .iter()
@@ -179,7 +194,8 @@ pub(super) fn compute(state: &AppState, q: &QueueQuery, now: Ts) -> Lanes {
             id: id.to_string(),
             name: details.name,
             location,
-            score,
+            // The board's score is from when the profile was last looked at; show it now.
+            score: snap.as_ref().map_or(score, |s| s.score),
             grade,
             escalation,
             reasons: details.reasons,
@@ -198,16 +214,10 @@ pub(super) fn compute(state: &AppState, q: &QueueQuery, now: Ts) -> Lanes {
                 Some(lowest_total)
             }
         } else {
-            Some(rows.len())
+            Some(totals[tier])
         };
         if is_lowest {
             rows = std::mem::take(&mut lowest);
-        } else {
-            if rows.len() > per_lane {
-                rows.select_nth_unstable_by(per_lane - 1, order);
-                rows.truncate(per_lane);
-            }
-            rows.sort_unstable_by(order);
         }
         let cards = rows
             .iter()
