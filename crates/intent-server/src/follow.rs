@@ -399,6 +399,9 @@ impl Worker {
             if live.plan_version != self.plan_version {
                 desk.set_plan(DeskPlan::of(engine.scorer().plan()));
                 self.plan_version = live.plan_version;
+                // Tier indices of another plan mean nothing now: the sweep after a plan
+                // change looks at everyone and fills the board again.
+                board.rows.clear();
             }
             for c in changed {
                 let (name, merged_into) = match c {

@@ -30,7 +30,7 @@ pub(super) async fn page(
         q.by.clone()
             .filter(|b| !b.is_empty())
             .unwrap_or_else(|| "channel".into());
-    let days = q.days.filter(|d| *d > 0);
+    let days = q.days.filter(|d| *d > 0).map(|d| d.min(3650));
     let here = match days {
         Some(d) => format!("/funnel?by={}&days={d}", urlencode(&by)),
         None => format!("/funnel?by={}", urlencode(&by)),

@@ -135,6 +135,7 @@ pub struct Words {
     pub recommended_hint: &'static str,
     pub no_recommendation: &'static str,
     pub no_change: &'static str,
+    pub stale_analysis: &'static str,
     pub review_and_publish: &'static str,
     // Plan.
     pub plan_title: &'static str,
@@ -243,6 +244,7 @@ pub const EN: Words = Words {
     recommended_hint: "The live plan with the learned points and a model. Red lines go, green lines come.",
     no_recommendation: "No recommendation: history holds too few outcomes to learn from.",
     no_change: "No change.",
+    stale_analysis: "A newer plan went live after this analysis: run it again to get a recommendation for the live plan.",
     review_and_publish: "Review and publish",
     plan_title: "Scoring plan",
     edit_plan: "Edit the plan",
@@ -350,6 +352,7 @@ pub const PL: Words = Words {
     recommended_hint: "Obecny plan z wyuczonymi punktami i modelem. Czerwone linie znikają, zielone dochodzą.",
     no_recommendation: "Brak propozycji: w historii jest za mało wyników, żeby się czegoś nauczyć.",
     no_change: "Bez zmian.",
+    stale_analysis: "Po tej analizie opublikowano nowszy plan: przelicz analizę, żeby dostać propozycję dla aktywnego planu.",
     review_and_publish: "Sprawdź i opublikuj",
     plan_title: "Plan punktacji",
     edit_plan: "Edytuj plan",

@@ -70,7 +70,18 @@ fn start(state: &AppState) -> bool {
         .name("intent-analysis".into())
         .spawn(move || {
             let began = Instant::now();
-            let result = analyst(&request).map(Arc::new);
+            // A panic in the analysis is its failure, not a run that never ends.
+            let result =
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| analyst(&request)))
+                    .unwrap_or_else(|p| {
+                        let why = p
+                            .downcast_ref::<String>()
+                            .cloned()
+                            .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
+                            .unwrap_or_else(|| "it panicked".into());
+                        Err(format!("the analysis stopped: {why}"))
+                    })
+                    .map(Arc::new);
             if let Err(e) = &result {
                 tracing::warn!(error = %e, "dashboard analysis failed");
             } else {
@@ -117,7 +128,13 @@ pub(super) fn diff_markup(old: &str, new: &str, id: &str) -> Markup {
     }
 }
 
-fn analysis_markup(v: &Viewer, a: &Analysis, f: &Finished, live_text: &str) -> Markup {
+fn analysis_markup(
+    v: &Viewer,
+    a: &Analysis,
+    f: &Finished,
+    live_text: &str,
+    live_version: i64,
+) -> Markup {
     let t = v.t();
     let review = match v.lang {
         super::Lang::En => &a.en,
@@ -138,6 +155,7 @@ fn analysis_markup(v: &Viewer, a: &Analysis, f: &Finished, live_text: &str) -> M
             @match &a.recommended {
                 None => p.muted { (t.no_recommendation) }
                 Some(text) if text == live_text => p.muted { (t.no_change) }
+                Some(_) if f.plan_version != live_version => p.notice { (t.stale_analysis) }
                 Some(text) => {
                     p { (t.recommended_hint) }
                     (diff_markup(live_text, text, "recommended-diff"))
@@ -167,7 +185,10 @@ pub(super) async fn page(State(state): State<AppState>, headers: HeaderMap) -> R
     } else {
         running
     };
-    let live_text = read_live(&state).plan_text.clone();
+    let (live_text, live_version) = {
+        let live = read_live(&state);
+        (live.plan_text.clone(), live.plan_version)
+    };
     let body = markup! {
         div.toolbar {
             h1 { (t.learnings_title) }
@@ -189,7 +210,7 @@ pub(super) async fn page(State(state): State<AppState>, headers: HeaderMap) -> R
             None if state.dashboard.analyst.is_none() => p.muted { (t.no_analyst) }
             None => {}
             Some(f) => @match &f.result {
-                Ok(a) => (analysis_markup(&v, a, f, &live_text)),
+                Ok(a) => (analysis_markup(&v, a, f, &live_text, live_version)),
                 Err(e) => p.error { (t.analysis_failed) ": " (e) }
             }
         }

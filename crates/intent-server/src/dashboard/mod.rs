@@ -253,17 +253,42 @@ pub(crate) fn viewer(state: &AppState, headers: &HeaderMap, here: &str) -> Resul
     }
 }
 
+/// Whether the session in the request's cookie is still good (for a live stream, which checks
+/// again at every event: a logout or a revoked token ends it).
+pub(crate) fn session_alive(state: &AppState, id: &str) -> bool {
+    let secret = {
+        let sessions = state.dashboard.sessions.lock().expect("sessions");
+        match sessions.get(id) {
+            Some(s) if s.used.elapsed() < SESSION_IDLE => s.secret.clone(),
+            _ => return false,
+        }
+    };
+    state.keys.admin_secret(&secret).is_ok()
+}
+
+/// The session id of a request.
+pub(crate) fn session_id(headers: &HeaderMap) -> Option<String> {
+    cookie(headers, SESSION_COOKIE).map(str::to_string)
+}
+
 /// A form post from another origin is refused (the session cookie is `SameSite=Strict` too).
 pub(crate) fn same_origin(headers: &HeaderMap) -> Result<(), Denied> {
     let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else {
         return Ok(());
     };
-    let host = headers
-        .get(header::HOST)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
+    let header_text = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_string()
+    };
+    let host = header_text("host");
+    // Behind a reverse proxy the browser's host arrives as `X-Forwarded-Host`.
+    let forwarded = header_text("x-forwarded-host");
     let origin_host = origin.split_once("://").map_or(origin, |(_, h)| h);
-    if origin == "null" || origin_host != host {
+    let ours = origin_host == host || (!forwarded.is_empty() && origin_host == forwarded);
+    if origin == "null" || !ours {
         return Err(Denied::CrossOrigin);
     }
     Ok(())
@@ -286,7 +311,16 @@ pub(crate) fn urlencode(s: &str) -> String {
 /// A local path to go back to (never another site).
 fn local(next: Option<&str>) -> String {
     match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n.into(),
+        // Browsers drop tabs and line breaks from a URL (`/\t/evil` is `//evil`): a path
+        // with any control or space character is not followed.
+        Some(n)
+            if n.starts_with('/')
+                && !n.starts_with("//")
+                && !n.contains('\\')
+                && !n.chars().any(|c| c.is_control() || c.is_whitespace()) =>
+        {
+            n.into()
+        }
         _ => "/queue".into(),
     }
 }
@@ -487,10 +521,9 @@ async fn login(
             },
         );
     }
-    let cookie = format!(
-        "{SESSION_COOKIE}={id}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}",
-        SESSION_IDLE.as_secs()
-    );
+    // No Max-Age: the server ends a session after SESSION_IDLE without use, however long it
+    // has been in use; the browser forgets it when it closes.
+    let cookie = format!("{SESSION_COOKIE}={id}; Path=/; HttpOnly; SameSite=Strict");
     (
         StatusCode::SEE_OTHER,
         [(header::SET_COOKIE, cookie), (header::LOCATION, next)],
@@ -550,7 +583,9 @@ pub(crate) fn num(lang: Lang, x: f64, decimals: usize) -> String {
     if !x.is_finite() {
         return "n/a".into();
     }
-    let s = format!("{:.*}", decimals, x.abs());
+    // Halves round away from zero (14.5 % shows as 15 %, not 14 %).
+    let scale = 10f64.powi(decimals as i32);
+    let s = format!("{:.*}", decimals, (x.abs() * scale).round() / scale);
     let (int, frac) = s.split_once('.').map_or((s.as_str(), ""), |(a, b)| (a, b));
     let (sep, dec) = match lang {
         Lang::En => (",", "."),
@@ -612,7 +647,10 @@ mod tests {
         assert_eq!(num(Lang::Pl, 1234.0, 0), "1234");
         assert_eq!(num(Lang::En, -3.0, 0), "−3");
         assert_eq!(num(Lang::En, -0.0001, 1), "0.0");
-        assert_eq!(pct(Lang::Pl, 0.145), "14,5\u{a0}%");
+        assert_eq!(pct(Lang::Pl, 0.045), "4,5\u{a0}%");
+        assert_eq!(pct(Lang::Pl, 0.126), "13\u{a0}%");
+        assert_eq!(num(Lang::En, 2.5, 0), "3");
+        assert_eq!(pct(Lang::En, f64::NAN), "—");
         assert_eq!(pct(Lang::En, 0.5), "50%");
         assert_eq!(num(Lang::En, f64::NAN, 1), "n/a");
     }
@@ -623,6 +661,9 @@ mod tests {
         assert_eq!(local(Some("//evil.example")), "/queue");
         assert_eq!(local(Some("https://evil.example")), "/queue");
         assert_eq!(local(None), "/queue");
+        assert_eq!(local(Some("/\t/evil.example")), "/queue");
+        assert_eq!(local(Some("/\n/evil.example")), "/queue");
+        assert_eq!(local(Some("/\\evil.example")), "/queue");
     }
 
     #[test]

@@ -14,11 +14,10 @@ use axum::extract::{Form, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::response::{IntoResponse, Redirect, Response};
-use intent_core::action::{TaskResult, TaskStatus};
+use intent_core::action::TaskResult;
 use intent_core::time::Ts;
 use maud::{Markup, html};
 use serde::Deserialize;
-use std::collections::HashMap;
 use std::time::Instant;
 
 /// Cards per lane unless asked.
@@ -87,7 +86,9 @@ pub(super) fn compute(state: &AppState, q: &QueueQuery, now: Ts) -> Lanes {
         r.iter().rev().cloned().collect()
     };
     let want_location = q.location.as_deref().filter(|l| !l.is_empty());
-    let levels = read_live(state).engine.scorer().plan().levels.len();
+    // Locks in the follow-up thread's order: live state, then the board and the desk.
+    let live = read_live(state);
+    let levels = live.engine.scorer().plan().levels.len();
     let floor = levels - 1;
     let mut locations: std::collections::BTreeSet<String> = std::collections::BTreeSet::new();
     let mut by_tier: Vec<Vec<(bool, f64, String)>> = vec![Vec::new(); levels];
@@ -129,7 +130,6 @@ pub(super) fn compute(state: &AppState, q: &QueueQuery, now: Ts) -> Lanes {
         locations.extend(places.into_iter().map(str::to_string));
     }
     let desk = state.follow.desk.read().expect("desk");
-    let live = read_live(state);
     let engine = &live.engine;
     let plan = engine.scorer().plan();
     let location_id = want_location.map(|l| engine.label_id(l));
@@ -159,12 +159,6 @@ pub(super) fn compute(state: &AppState, q: &QueueQuery, now: Ts) -> Lanes {
         }
     }
     let lowest_total = engine.profile_count().saturating_sub(not_lowest);
-    let open: HashMap<&str, &intent_core::action::Task> = desk
-        .tasks()
-        .iter()
-        .filter(|t| t.status == TaskStatus::Open)
-        .map(|t| (t.profile.as_str(), t))
-        .collect();
     let card_of = |id: &str, score: f64| -> Card {
         let at = crate::api::at(engine, id, now);
         let snap = engine.snapshot(id, at);
@@ -183,7 +177,7 @@ pub(super) fn compute(state: &AppState, q: &QueueQuery, now: Ts) -> Lanes {
             let first = m.explain(plan, &x, at).chances.into_iter().next()?;
             Some((first.probability, first.within))
         });
-        let task = open.get(id).map(|t| TaskCard {
+        let task = desk.open_task(id).map(|t| TaskCard {
             id: t.id,
             owner: t.claimed_by.clone().or_else(|| t.owner.clone()),
             claimed: t.claimed_by.is_some(),
@@ -224,7 +218,10 @@ pub(super) fn compute(state: &AppState, q: &QueueQuery, now: Ts) -> Lanes {
             .map(|(_, score, id)| card_of(id, *score))
             .collect();
         lanes.push(Lane {
-            tier: plan.levels[tier].name.clone(),
+            tier: plan
+                .levels
+                .get(tier)
+                .map_or_else(String::new, |l| l.name.clone()),
             total,
             recent_first: is_lowest,
             cards,
@@ -395,19 +392,28 @@ pub(super) async fn live(State(state): State<AppState>, headers: HeaderMap) -> R
     if viewer(&state, &headers, "/queue").is_err() {
         return StatusCode::UNAUTHORIZED.into_response();
     }
+    let session = super::session_id(&headers).unwrap_or_default();
     let rx = state.shared.news.subscribe();
-    let stream = futures_util::stream::unfold(rx, |mut rx| async move {
-        let data = match rx.recv().await {
-            Ok(n) => serde_json::json!({
-                "kind": n.kind, "profile": n.profile, "tier": n.tier,
-            })
-            .to_string(),
-            // Fell behind: one change event makes the page read everything again.
-            Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => "{}".to_string(),
-            Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,
-        };
-        let ev = SseEvent::default().event("change").data(data);
-        Some((Ok::<_, std::convert::Infallible>(ev), rx))
+    let stream = futures_util::stream::unfold(rx, move |mut rx| {
+        let (state, session) = (state.clone(), session.clone());
+        async move {
+            let news = rx.recv().await;
+            // A logout or a revoked token ends the stream at its next event.
+            if !super::session_alive(&state, &session) {
+                return None;
+            }
+            let data = match news {
+                Ok(n) => serde_json::json!({
+                    "kind": n.kind, "profile": n.profile, "tier": n.tier,
+                })
+                .to_string(),
+                // Fell behind: one change event makes the page read everything again.
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => "{}".to_string(),
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,
+            };
+            let ev = SseEvent::default().event("change").data(data);
+            Some((Ok::<_, std::convert::Infallible>(ev), rx))
+        }
     });
     Sse::new(stream)
         .keep_alive(KeepAlive::new().interval(std::time::Duration::from_secs(15)))
@@ -445,7 +451,15 @@ async fn task_command(
     };
     match crate::tasks::run(&state, id, command, v.name.clone()).await {
         Ok(_) => Redirect::to(&back).into_response(),
-        Err(e) => e.into_response(),
+        // Someone else was quicker, or the task is gone: say so on a page, not in JSON.
+        Err(e) => {
+            let t = v.t();
+            let body = html! {
+                p.error role="alert" { (e.message) }
+                p { a href=(back) { (t.back_to_queue) } }
+            };
+            (e.status, layout(&v, Nav::Queue, t.queue, &back, body)).into_response()
+        }
     }
 }
 

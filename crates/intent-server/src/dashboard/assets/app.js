@@ -41,7 +41,8 @@
         const html = await res.text()
         // Keep a form the user is working in (an open result menu) from being replaced under them.
         const active = document.activeElement
-        if (active && active.tagName === 'SELECT' && lanes.contains(active)) { again = true; return }
+        const current = document.getElementById('lanes')
+        if (active && active.tagName === 'SELECT' && current && current.contains(active)) { again = true; return }
         const box = document.getElementById('lanes')
         box.outerHTML = html
         for (const id of fresh) {
