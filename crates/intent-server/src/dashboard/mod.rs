@@ -327,9 +327,18 @@ fn local(next: Option<&str>) -> String {
 
 /// A page with its render time in `Server-Timing`.
 pub(crate) fn page_response(markup: Markup, started: Instant) -> Response {
+    timed_response(markup, started, &[])
+}
+
+/// A page with its render time and the time of its named parts in `Server-Timing`.
+pub(crate) fn timed_response(markup: Markup, started: Instant, parts: &[(&str, f64)]) -> Response {
     let mut res = markup.into_response();
     let ms = started.elapsed().as_secs_f64() * 1000.0;
-    if let Ok(v) = HeaderValue::from_str(&format!("render;dur={ms:.1}")) {
+    let mut timing = format!("render;dur={ms:.1}");
+    for (name, ms) in parts {
+        timing.push_str(&format!(", {name};dur={ms:.1}"));
+    }
+    if let Ok(v) = HeaderValue::from_str(&timing) {
         res.headers_mut().insert("server-timing", v);
     }
     res.headers_mut()

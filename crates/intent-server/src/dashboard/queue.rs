@@ -5,7 +5,7 @@
 //! then score) out of one pass over live state; only the listed cards are explained (their top
 //! reasons), so the page costs one pass plus a few dozen explanations whatever the store holds.
 
-use super::{Nav, Viewer, layout, num, page_response, pct, same_origin, urlencode, viewer};
+use super::{Nav, Viewer, layout, num, pct, same_origin, urlencode, viewer};
 use crate::AppState;
 use crate::api::read_live;
 use crate::follow::Command;
@@ -67,6 +67,8 @@ pub(super) struct Lanes {
     locations: Vec<String>,
     now: Ts,
     profiles: usize,
+    /// Milliseconds spent waiting for and reading the board, and on the cards.
+    timing: [(&'static str, f64); 2],
 }
 
 /// The lanes at `now`.
@@ -85,6 +87,7 @@ pub(super) fn compute(state: &AppState, q: &QueueQuery, now: Ts) -> Lanes {
         let r = state.shared.recent.lock().expect("recent");
         r.iter().rev().cloned().collect()
     };
+    let began = Instant::now();
     let want_location = q.location.as_deref().filter(|l| !l.is_empty());
     // Locks in the follow-up thread's order: live state, then the board and the desk.
     let live = read_live(state);
@@ -129,6 +132,8 @@ pub(super) fn compute(state: &AppState, q: &QueueQuery, now: Ts) -> Lanes {
         }
         locations.extend(places.into_iter().map(str::to_string));
     }
+    let board_ms = began.elapsed().as_secs_f64() * 1000.0;
+    let cards_began = Instant::now();
     let desk = state.follow.desk.read().expect("desk");
     let engine = &live.engine;
     let plan = engine.scorer().plan();
@@ -232,6 +237,10 @@ pub(super) fn compute(state: &AppState, q: &QueueQuery, now: Ts) -> Lanes {
         locations: locations.into_iter().collect(),
         now,
         profiles: engine.profile_count(),
+        timing: [
+            ("board", board_ms),
+            ("cards", cards_began.elapsed().as_secs_f64() * 1000.0),
+        ],
     }
 }
 
@@ -363,7 +372,12 @@ pub(super) async fn page(
         }
         (lanes_markup(&v, &lanes, &path))
     };
-    page_response(layout(&v, Nav::Queue, t.queue, &path, body), started)
+    let timing = lanes.timing;
+    super::timed_response(
+        layout(&v, Nav::Queue, t.queue, &path, body),
+        started,
+        &timing,
+    )
 }
 
 /// The lanes alone, for the live page to swap in.
@@ -381,7 +395,7 @@ pub(super) async fn lanes(
     let st = state.clone();
     let q2 = q.clone();
     match tokio::task::spawn_blocking(move || compute(&st, &q2, now_ms())).await {
-        Ok(l) => page_response(lanes_markup(&v, &l, &path), started),
+        Ok(l) => super::timed_response(lanes_markup(&v, &l, &path), started, &l.timing),
         Err(e) => crate::error::ApiError::internal(e).into_response(),
     }
 }
