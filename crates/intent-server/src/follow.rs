@@ -114,11 +114,13 @@ pub struct BoardRow {
     pub score: f64,
     /// Its latest location then.
     pub location: Option<String>,
+    /// The time of its latest event then.
+    pub last_event: Ts,
 }
 
 impl Board {
     /// Notes an observation: kept above the lowest tier `floor`, dropped at it.
-    pub fn note(&mut self, obs: &Observation, floor: u8) {
+    pub fn note(&mut self, obs: &Observation, floor: u8, last_event: Ts) {
         if obs.tier == floor && obs.override_index.is_none() {
             self.rows.remove(&obs.profile);
         } else {
@@ -127,6 +129,7 @@ impl Board {
                 escalated: obs.override_index.is_some(),
                 score: obs.score,
                 location: obs.location.clone(),
+                last_event,
             };
             match self.rows.get_mut(&obs.profile) {
                 Some(r) => *r = row,
@@ -416,7 +419,8 @@ impl Worker {
                 {
                     Some(c) if c == *name => {
                         if let Some(obs) = observation(engine, name, now) {
-                            board.note(&obs, floor);
+                            let last = engine.last_event_time(name).unwrap_or(now);
+                            board.note(&obs, floor, last);
                             desk.observe(&obs, now, &mut || details(engine, name, now), &mut out);
                         }
                     }

@@ -75,8 +75,9 @@ pub(super) struct Lanes {
 ///
 /// The lanes above the lowest tier come from the follow-up thread's [`Board`]: it looks at every
 /// profile an event touches as it is scored, and at those above the lowest tier again every few
-/// seconds (decay), and keeps their tier and score. Lanes are ordered from there, and only the
-/// listed cards are read from live state. The lowest lane (usually nearly every profile) lists
+/// seconds (decay), and keeps their tier and score. Lanes are ordered from there (people who asked
+/// for a person first, the most recently active of them first: they are in the showroom now;
+/// then by score), and only the listed cards are read from live state. The lowest lane (usually nearly every profile) lists
 /// who was active most recently and counts the rest. One pass over a million profiles' scores
 /// would take a second; this takes milliseconds.
 ///
@@ -102,6 +103,8 @@ pub(super) fn compute(state: &AppState, q: &QueueQuery, now: Ts) -> Lanes {
         let board = state.follow.board.read().expect("board");
         not_lowest = board.rows.len();
         let mut places: std::collections::HashSet<&str> = std::collections::HashSet::new();
+        // (asked for a person, their last event or the score, id): people who asked for a
+        // person first, the latest of them first (they are in the showroom now), then by score.
         let mut lanes: Vec<Vec<(bool, f64, &str)>> = vec![Vec::new(); levels];
         for (id, row) in &board.rows {
             if let Some(l) = &row.location {
@@ -111,7 +114,12 @@ pub(super) fn compute(state: &AppState, q: &QueueQuery, now: Ts) -> Lanes {
                 continue;
             }
             if let Some(lane) = lanes.get_mut(row.tier as usize) {
-                lane.push((row.escalated, row.score, id));
+                let key = if row.escalated {
+                    row.last_event as f64
+                } else {
+                    row.score
+                };
+                lane.push((row.escalated, key, id));
             }
         }
         let order = |a: &(bool, f64, &str), b: &(bool, f64, &str)| {
@@ -126,7 +134,10 @@ pub(super) fn compute(state: &AppState, q: &QueueQuery, now: Ts) -> Lanes {
             rows.sort_unstable_by(order);
             by_tier[tier] = rows
                 .iter()
-                .map(|(e, s, id)| (*e, *s, id.to_string()))
+                .map(|(e, key, id)| {
+                    let score = board.rows.get(*id).map_or(*key, |r| r.score);
+                    (*e, score, id.to_string())
+                })
                 .collect();
             totals[tier] = total;
         }
