@@ -36,7 +36,7 @@ const TICK: Duration = Duration::from_secs(1);
 /// How often profiles above the lowest tier are looked at again.
 const SWEEP: Duration = Duration::from_secs(5);
 /// Profiles looked at under one hold of the engine's and the desk's locks.
-const SLICE: usize = 500;
+const SLICE: usize = 100;
 
 /// A task command.
 #[derive(Debug, Clone)]
@@ -419,7 +419,8 @@ impl Worker {
                 {
                     Some(c) if c == *name => {
                         if let Some(obs) = observation(engine, name, now) {
-                            let last = engine.last_event_time(name).unwrap_or(now);
+                            // A clock ahead of ours must not put someone first for hours.
+                            let last = engine.last_event_time(name).unwrap_or(now).min(now);
                             board.note(&obs, floor, last);
                             desk.observe(&obs, now, &mut || details(engine, name, now), &mut out);
                         }
