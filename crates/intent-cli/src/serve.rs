@@ -169,26 +169,29 @@ pub fn serve(a: ServeArgs) -> Result<()> {
             .with_context(|| format!("listening on {}", a.listen))?;
         let addr = listener.local_addr()?;
         {
-            let mut out = std::io::stdout().lock();
-            writeln!(out, "listening on http://{addr}")?;
-            writeln!(
-                out,
-                "dashboard: http://{addr}/ (log in with an admin token)"
-            )?;
+            // One write: a caller that reads only the first line and closes the pipe must not
+            // make the later lines fail (and the service stop).
+            use std::fmt::Write as _;
+            let mut text = String::new();
+            let _ = writeln!(text, "listening on http://{addr}");
+            let _ = writeln!(text, "dashboard: http://{addr}/ (log in with an admin token)");
             if let Some((w, ad)) = &fresh_keys {
-                writeln!(out, "first start: made a write key and an admin token (shown once)")?;
-                writeln!(out, "  write key   {w}")?;
-                writeln!(out, "  admin token {ad}")?;
-                writeln!(
-                    out,
+                let _ = writeln!(text, "first start: made a write key and an admin token (shown once)");
+                let _ = writeln!(text, "  write key   {w}");
+                let _ = writeln!(text, "  admin token {ad}");
+                let _ = writeln!(
+                    text,
                     "  try: curl -u {w}: http://{addr}/v1/track -d '{{\"userId\":\"u1\",\"event\":\"CTA Tapped\",\"properties\":{{\"cta\":\"ask_person\"}}}}'"
-                )?;
-                writeln!(
-                    out,
+                );
+                let _ = writeln!(
+                    text,
                     "       curl -H 'Authorization: Bearer {ad}' 'http://{addr}/v1/queue?tier=hot'"
-                )?;
+                );
             }
-            out.flush()?;
+            let mut out = std::io::stdout().lock();
+            if let Err(e) = out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
+                tracing::warn!(error = %e, "writing the start-up lines to stdout");
+            }
         }
         if a.demo {
             tokio::spawn(demo(service.state.clone()));
