@@ -19,8 +19,8 @@ import http from 'node:http'
 import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { isDeepStrictEqual } from 'node:util'
 import { chromium } from 'playwright-core'
+import { SetupError, checks, poll, setup, show, sleep, withTimeout } from './lib.mjs'
 
 const NAME = 'browser-sdk'
 const here = path.dirname(fileURLToPath(import.meta.url))
@@ -38,54 +38,8 @@ const INGEST_PATHS = new Set(['/v1/t', '/v1/p', '/v1/i', '/v1/g', '/v1/a', '/v1/
 
 // --- checks -------------------------------------------------------------------------------------
 
-const show = (v) => {
-  const s = JSON.stringify(v)
-  return s === undefined ? String(v) : s.length > 900 ? `${s.slice(0, 900)}…` : s
-}
-const failures = []
-let passed = 0
-function check(what, ok, seen) {
-  if (ok) passed++
-  else {
-    failures.push(what)
-    console.error(`[${NAME}] FAIL ${what}: got ${show(seen)}`)
-  }
-  return ok
-}
-function eq(what, got, want, context) {
-  const ok = isDeepStrictEqual(got, want)
-  if (ok) passed++
-  else {
-    failures.push(what)
-    const extra = context === undefined ? '' : ` (context: ${show(context)})`
-    console.error(`[${NAME}] FAIL ${what}: expected ${show(want)}, got ${show(got)}${extra}`)
-  }
-  return ok
-}
-
-class SetupError extends Error {}
-const setup = (msg) => {
-  throw new SetupError(msg)
-}
-
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
-async function poll(probe, ms = 10000, every = 50) {
-  const end = Date.now() + ms
-  for (;;) {
-    const v = await probe()
-    if (v || Date.now() > end) return v
-    await sleep(every)
-  }
-}
-function withTimeout(promise, ms, what) {
-  let t
-  return Promise.race([
-    promise,
-    new Promise((_, reject) => {
-      t = setTimeout(() => reject(new SetupError(`${what} did not finish in ${ms / 1000} s`)), ms)
-    }),
-  ]).finally(() => clearTimeout(t))
-}
+const checked = checks(NAME)
+const { check, eq, failures } = checked
 
 // --- resources and their cleanup ----------------------------------------------------------------
 
@@ -579,8 +533,8 @@ await cleanup()
 clearTimeout(watchdog)
 const secs = ((Date.now() - started) / 1000).toFixed(1)
 if (code === 0) {
-  console.log(`[${NAME}] ${passed} checks passed in ${secs} s ${show(summary)}`)
+  console.log(`[${NAME}] ${checked.passed} checks passed in ${secs} s ${show(summary)}`)
 } else if (failures.length) {
-  console.error(`[${NAME}] ${failures.length} of ${passed + failures.length} checks failed (${secs} s): ${failures.join('; ')}`)
+  console.error(`[${NAME}] ${failures.length} of ${checked.passed + failures.length} checks failed (${secs} s): ${failures.join('; ')}`)
 }
 process.exit(code)

@@ -23,8 +23,8 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { isDeepStrictEqual } from 'node:util'
 import { chromium } from 'playwright-core'
+import { SetupError, checks, poll, setup, show, sleep, withTimeout } from './lib.mjs'
 
 const NAME = 'dashboard'
 const here = path.dirname(fileURLToPath(import.meta.url))
@@ -38,55 +38,9 @@ const started = Date.now()
 
 // --- checks -------------------------------------------------------------------------------------
 
-const show = (v) => {
-  const s = JSON.stringify(v)
-  return s === undefined ? String(v) : s.length > 900 ? `${s.slice(0, 900)}…` : s
-}
-const failures = []
-let passed = 0
-function check(what, ok, seen) {
-  if (ok) passed++
-  else {
-    failures.push(what)
-    console.error(`[${NAME}] FAIL ${what}: got ${show(seen)}`)
-  }
-  return ok
-}
-function eq(what, got, want, context) {
-  const ok = isDeepStrictEqual(got, want)
-  if (ok) passed++
-  else {
-    failures.push(what)
-    const extra = context === undefined ? '' : ` (context: ${show(context)})`
-    console.error(`[${NAME}] FAIL ${what}: expected ${show(want)}, got ${show(got)}${extra}`)
-  }
-  return ok
-}
+const checked = checks(NAME)
+const { check, eq, failures } = checked
 const note = (msg) => console.log(`[${NAME}] ${msg}`)
-
-class SetupError extends Error {}
-const setup = (msg) => {
-  throw new SetupError(msg)
-}
-
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
-async function poll(probe, ms = 10000, every = 50) {
-  const end = Date.now() + ms
-  for (;;) {
-    const v = await probe()
-    if (v || Date.now() > end) return v
-    await sleep(every)
-  }
-}
-function withTimeout(promise, ms, what) {
-  let t
-  return Promise.race([
-    promise,
-    new Promise((_, reject) => {
-      t = setTimeout(() => reject(new SetupError(`${what} did not finish in ${ms / 1000} s`)), ms)
-    }),
-  ]).finally(() => clearTimeout(t))
-}
 
 // --- resources and their cleanup ----------------------------------------------------------------
 
@@ -646,5 +600,5 @@ await cleanup()
 clearTimeout(watchdog)
 const secs = ((Date.now() - started) / 1000).toFixed(1)
 if (failures.length) console.error(`[${NAME}] failed checks: ${failures.join('; ')}`)
-console.log(`[${NAME}] ${passed} passed, ${failures.length} failed (${secs} s)${summary ? ` ${show(summary)}` : ''}`)
+console.log(`[${NAME}] ${checked.passed} passed, ${failures.length} failed (${secs} s)${summary ? ` ${show(summary)}` : ''}`)
 process.exit(code)

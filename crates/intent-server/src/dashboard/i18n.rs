@@ -5,40 +5,14 @@
 use intent_core::action::{TaskResult, TaskStatus};
 use intent_core::outcome::OutcomeKind;
 
-/// A language of the dashboard.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Lang {
-    /// English.
-    #[default]
-    En,
-    /// Polish.
-    Pl,
-}
+/// A language of the dashboard: the same as the review page's (`intent_learn::html`).
+pub use intent_learn::html::Lang;
 
-impl Lang {
-    /// `en` or `pl`.
-    pub fn code(self) -> &'static str {
-        match self {
-            Lang::En => "en",
-            Lang::Pl => "pl",
-        }
-    }
-
-    /// The language of a code (`en`, `pl`).
-    pub fn parse(code: &str) -> Option<Lang> {
-        match code.trim().to_ascii_lowercase().as_str() {
-            "en" => Some(Lang::En),
-            "pl" => Some(Lang::Pl),
-            _ => None,
-        }
-    }
-
-    /// The fixed texts in this language.
-    pub fn words(self) -> &'static Words {
-        match self {
-            Lang::En => &EN,
-            Lang::Pl => &PL,
-        }
+/// The fixed texts in a language.
+pub fn words(lang: Lang) -> &'static Words {
+    match lang {
+        Lang::En => &EN,
+        Lang::Pl => &PL,
     }
 }
 

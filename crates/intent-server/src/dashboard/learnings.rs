@@ -140,10 +140,7 @@ fn analysis_markup(
         super::Lang::En => &a.en,
         super::Lang::Pl => &a.pl,
     };
-    let lang = match v.lang {
-        super::Lang::En => html::Lang::En,
-        super::Lang::Pl => html::Lang::Pl,
-    };
+    let lang = v.lang;
     markup! {
         p.muted #analysis-meta {
             (t.analysis_meta(&when(f.at), f.plan_version, a.events, a.profiles, f.seconds))

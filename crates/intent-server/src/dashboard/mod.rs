@@ -31,7 +31,7 @@ use axum::extract::{Form, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-pub use i18n::{Lang, Words};
+pub use i18n::{Lang, Words, words};
 use intent_core::time::Ts;
 use maud::{DOCTYPE, Markup, PreEscaped, html};
 use serde::Deserialize;
@@ -160,7 +160,7 @@ pub(crate) struct Viewer {
 impl Viewer {
     /// The fixed texts in the viewer's language.
     pub fn t(&self) -> &'static Words {
-        self.lang.words()
+        i18n::words(self.lang)
     }
 }
 
@@ -455,7 +455,7 @@ struct NextQuery {
 }
 
 fn login_markup(lang: Lang, next: &str, error: Option<&str>) -> Markup {
-    let t = lang.words();
+    let t = i18n::words(lang);
     let other = match lang {
         Lang::En => ("pl", "Polski"),
         Lang::Pl => ("en", "English"),
@@ -513,7 +513,7 @@ async fn login(
     let next = local(f.next.as_deref());
     let secret = f.token.trim().to_string();
     if state.keys.admin_secret(&secret).is_err() {
-        let page = login_markup(lang, &next, Some(lang.words().login_failed));
+        let page = login_markup(lang, &next, Some(i18n::words(lang).login_failed));
         return (StatusCode::UNAUTHORIZED, page).into_response();
     }
     let mut bytes = [0u8; 24];
