@@ -91,6 +91,9 @@ pub struct Follow {
     /// Every profile above the lowest tier (or disqualified) as last looked at, for the
     /// dashboard's queue.
     pub board: Arc<RwLock<Board>>,
+    /// Set while the thread looks at every profile (after a start or a new plan): the board
+    /// is still filling in.
+    pub settling: Arc<std::sync::atomic::AtomicBool>,
 }
 
 /// The queue's index: every profile the follow-up thread last saw above the lowest tier (or
@@ -255,6 +258,7 @@ struct Worker {
     shared: Arc<Shared>,
     desk: Arc<RwLock<Desk>>,
     board: Arc<RwLock<Board>>,
+    settling: Arc<std::sync::atomic::AtomicBool>,
     writer: mpsc::Sender<Job>,
     wake: Box<dyn Fn() + Send>,
     /// The plan version the desk reads observations with.
@@ -556,11 +560,13 @@ pub fn start(
     let desk = Arc::new(RwLock::new(load_desk(&*store, plan)?));
     let (tx, rx) = std::sync::mpsc::channel();
     let board = Arc::new(RwLock::new(Board::default()));
+    let settling = Arc::new(std::sync::atomic::AtomicBool::new(true));
     let mut worker = Worker {
         store,
         shared,
         desk: desk.clone(),
         board: board.clone(),
+        settling: settling.clone(),
         writer,
         wake,
         plan_version: -1,
@@ -569,7 +575,12 @@ pub fn start(
         .name("intent-follow".into())
         .spawn(move || run(&mut worker, rx))
         .map_err(|e| e.to_string())?;
-    Ok(Follow { desk, tx, board })
+    Ok(Follow {
+        desk,
+        tx,
+        board,
+        settling,
+    })
 }
 
 fn run(w: &mut Worker, rx: Receiver<FollowMsg>) {
@@ -638,6 +649,7 @@ fn run(w: &mut Worker, rx: Receiver<FollowMsg>) {
             // The desk takes the new plan in its next look; everyone is looked at again.
             sweep = w.sweep_list(true);
             full_sweep = Some((sweep.len(), Instant::now()));
+            w.settling.store(true, std::sync::atomic::Ordering::Relaxed);
         }
         if !sweep.is_empty() {
             let slice: Vec<Changed> = sweep.drain(..SLICE.min(sweep.len())).collect();
@@ -646,6 +658,8 @@ fn run(w: &mut Worker, rx: Receiver<FollowMsg>) {
         if sweep.is_empty()
             && let Some((profiles, started)) = full_sweep.take()
         {
+            w.settling
+                .store(false, std::sync::atomic::Ordering::Relaxed);
             tracing::info!(
                 profiles,
                 seconds = started.elapsed().as_secs_f64(),

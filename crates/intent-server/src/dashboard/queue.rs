@@ -365,6 +365,10 @@ pub(super) async fn page(
     };
     let t = v.t();
     let selected = q.location.clone().unwrap_or_default();
+    let settling = state
+        .follow
+        .settling
+        .load(std::sync::atomic::Ordering::Relaxed);
     let body = html! {
         div.toolbar {
             h1 { (t.queue_title) }
@@ -380,6 +384,7 @@ pub(super) async fn page(
                 noscript { button type="submit" { (t.show) } }
             }
             p.muted { (t.queue_hint) }
+            @if settling { p.notice #settling { (t.settling) } }
         }
         (lanes_markup(&v, &lanes, &path))
     };

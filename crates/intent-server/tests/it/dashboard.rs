@@ -342,6 +342,9 @@ async fn the_queue_has_a_lane_per_tier_with_the_person_who_asked_on_top() {
         send(&app, "/v1/page", page).await;
     }
     let s = Session::new(&app).await;
+    // After the start the desk looks at everyone once; the page says so until it is done.
+    s.page_until("/queue", |h| !h.contains(r#"id="settling""#))
+        .await;
     // The lanes are the follow-up desk's view: it looks at each profile just after scoring.
     let counted = |h: &str| count(lane(h, "hot")) == "1" && count(lane(h, "warm")) == "1";
     s.page_until("/queue", counted).await;
