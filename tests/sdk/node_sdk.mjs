@@ -109,8 +109,11 @@ check('score is financing (6) + offer (15)', typeof prof.score === 'number' && p
   prof.score)
 const pageMsg = delivered.find((d) => d.label === 'page')?.messageId
 const offerMsg = delivered.find((d) => d.label === 'offer')?.messageId
+// In canonical order (time, then message id): two events the SDK stamps in the same millisecond
+// come in message-id order, so compare them sorted by rule.
+const byRule = (a, b) => a[0].localeCompare(b[0])
 eq('explanation: the signals that scored, with their messages',
-  (prof.explanation || []).map((c) => [c.rule, c.awarded, c.message_id]),
+  (prof.explanation || []).map((c) => [c.rule, c.awarded, c.message_id]).sort(byRule),
   [['financing_page', 6, pageMsg], ['offer_download', 15, offerMsg]])
 
 // The anonymous id alone finds the same (merged) profile.
